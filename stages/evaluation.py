@@ -1,0 +1,138 @@
+"""Test-set measures shared by the evaluation stages: metrics, confusion data, figures."""
+
+import os
+
+import numpy as np
+
+from stages import files
+from stages.fashion_mnist import CLASS_NAMES
+from stages.files import DataError
+
+PREDICTION_BATCH_SIZE = 1000
+
+
+def load_model(path):
+    """A trained Keras model, loaded with safe_mode (no arbitrary code from the file)."""
+    if not os.path.isfile(path):
+        raise DataError(f"{path}: missing (run `dvc repro` to train it)")
+    import keras
+
+    try:
+        return keras.models.load_model(path, safe_mode=True)
+    except Exception as error:  # Keras raises many kinds for a file that is not a model.
+        raise DataError(f"{path}: not a Keras model ({type(error).__name__}: {error})") from None
+
+
+def predict_probabilities(model, x):
+    return model.predict(x, batch_size=PREDICTION_BATCH_SIZE, verbose=0)
+
+
+def average_probabilities(probabilities):
+    """The ensemble's prediction: the mean of the models' softmax outputs, image by image."""
+    return np.mean(np.stack(probabilities), axis=0)
+
+
+def classification_report(y_true, y_pred):
+    """Accuracy and per-class precision, recall (sensitivity), F1 and support, by class name."""
+    from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+
+    labels = list(range(len(CLASS_NAMES)))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=0
+    )
+    per_class = {
+        name: {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+        }
+        for i, name in enumerate(CLASS_NAMES)
+    }
+    return float(accuracy_score(y_true, y_pred)), per_class
+
+
+def write_confusion_csv(path, y_true, y_pred):
+    """One row per test image, `actual,predicted` class names: DVC's confusion template."""
+    rows = [(CLASS_NAMES[a], CLASS_NAMES[p]) for a, p in zip(y_true, y_pred)]
+    files.write_csv(path, ("actual", "predicted"), rows)
+
+
+def confusion_matrix(y_true, y_pred):
+    from sklearn.metrics import confusion_matrix as sklearn_confusion_matrix
+
+    return sklearn_confusion_matrix(y_true, y_pred, labels=list(range(len(CLASS_NAMES))))
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(figure, path):
+    with files.atomic_path(path, suffix=".png") as temporary:
+        figure.savefig(temporary, dpi=100, format="png")
+    _pyplot().close(figure)
+
+
+def save_confusion_figure(path, y_true, y_pred, title):
+    plt = _pyplot()
+    matrix = confusion_matrix(y_true, y_pred)
+    figure, axis = plt.subplots(figsize=(7.5, 6.5))
+    image = axis.imshow(matrix, cmap="Blues")
+    figure.colorbar(image, ax=axis)
+    for (row, col), count in np.ndenumerate(matrix):
+        color = "white" if count > matrix.max() / 2 else "black"
+        axis.text(col, row, str(count), ha="center", va="center", fontsize=8, color=color)
+    axis.set_xticks(range(len(CLASS_NAMES)), CLASS_NAMES, rotation=45, ha="right")
+    axis.set_yticks(range(len(CLASS_NAMES)), CLASS_NAMES)
+    axis.set_xlabel("predicted")
+    axis.set_ylabel("actual")
+    axis.set_title(title)
+    figure.tight_layout()
+    save_figure(figure, path)
+
+
+def save_loss_curves(path, histories):
+    """The seed's Figure 1: training and validation loss per epoch, one panel per model."""
+    plt = _pyplot()
+    columns = min(3, len(histories))
+    rows = -(-len(histories) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False)
+    for axis, (letter, (name, history)) in zip(axes.flat, zip("abcdefghijklmnopqrstuvwxyz", histories.items())):
+        epochs = [row["epoch"] for row in history]
+        axis.plot(epochs, [row["loss"] for row in history], label="training loss")
+        axis.plot(epochs, [row["val_loss"] for row in history], label="validation loss")
+        axis.set_title(f"({letter}) {name}")
+        axis.set_xlabel("epoch")
+        axis.set_ylabel("loss")
+        axis.legend(fontsize=8)
+    for axis in list(axes.flat)[len(histories):]:
+        axis.axis("off")
+    figure.tight_layout()
+    save_figure(figure, path)
+
+
+def read_history(path):
+    """Rows of a history CSV written by the training stages, as dicts of floats."""
+    if not os.path.isfile(path):
+        raise DataError(f"{path}: missing (run `dvc repro` to train the model)")
+    with open(path) as stream:
+        header = stream.readline().strip().split(",")
+        return [dict(zip(header, map(float, line.split(",")))) for line in stream if line.strip()]
+
+
+def read_json(path, what="metrics"):
+    import json
+
+    if not os.path.isfile(path):
+        raise DataError(f"{path}: missing (run `dvc repro` to make these {what})")
+    try:
+        with open(path) as stream:
+            return json.load(stream)
+    except ValueError as error:
+        raise DataError(f"{path}: not valid JSON ({error})") from None

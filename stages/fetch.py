@@ -1,0 +1,31 @@
+"""Stage fetch: obtain the four official Fashion-MNIST IDX files, verified, into data/raw/.
+
+    python -m stages.fetch
+
+Reads params.yaml `data`. Writes the decompressed IDX files, whose sha256 match
+data.sha256, all four or none.
+"""
+
+import os
+
+from stages import files, params
+from stages.fashion_mnist import DataError, obtain
+
+OUTPUT_DIR = os.path.join("data", "raw")
+
+
+def main():
+    try:
+        data = params.data_params(params.load())
+        origin, raw_files = obtain(data["source_dir"], data["download_url"], data["sha256"])
+    except (params.ParamsError, DataError) as error:
+        params.fail(error)
+    with files.atomic_directory(OUTPUT_DIR) as directory:
+        for name, raw in raw_files.items():
+            with open(os.path.join(directory, name), "wb") as stream:
+                stream.write(raw)
+    print(f"fetch: {len(raw_files)} files from {origin} verified into {OUTPUT_DIR}/")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""Seeded, deterministic, resumable Keras training, shared by the training stages.
+
+Each epoch is one `model.fit` call on a permutation drawn from (seed, epoch), so
+the order of batches never depends on how many epochs ran in this process. After
+each epoch the model, its optimizer, its dropout RNG state and the history so far
+are saved under checkpoints/<name>/ (outside DVC's outputs, which DVC deletes
+before a stage runs). A run killed at any moment resumes from the last finished
+epoch and ends with the same weights as one never interrupted.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+
+import numpy as np
+
+from stages import files
+from stages.models import build_model, learning_rate_for_epoch
+
+CHECKPOINT_ROOT = "checkpoints"
+HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
+EVALUATION_BATCH_SIZE = 1000
+
+
+# TensorFlow's C++ logs (oneDNN notices, a spurious NodeDef message) drown Keras's
+# per-epoch lines; errors still reach the user as Python exceptions.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def set_up_tensorflow(seed):
+    """One seed for Python, NumPy and TensorFlow, and deterministic ops."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def fingerprint(spec, *arrays):
+    """A hash of everything training depends on, so a stale checkpoint is never resumed."""
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode())
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def _seed_states(model):
+    # Keras does not save its SeedGenerator states (the dropout masks' RNG) with
+    # the model, so they are saved beside it to make a resumed run identical.
+    return [v for v in model.non_trainable_variables if "seed_generator_state" in v.path]
+
+
+class Checkpoint:
+    """The state of an unfinished training run: checkpoints/<name>/{model.keras,state.json}."""
+
+    def __init__(self, name, run_fingerprint, root=CHECKPOINT_ROOT):
+        self.directory = os.path.join(root, name)
+        self.model_path = os.path.join(self.directory, "model.keras")
+        self.state_path = os.path.join(self.directory, "state.json")
+        self.fingerprint = run_fingerprint
+
+    def load(self):
+        """(model, history rows) of the last finished epoch, or None to start afresh."""
+        import keras
+
+        try:
+            with open(self.state_path) as stream:
+                state = json.load(stream)
+            if state["fingerprint"] != self.fingerprint:
+                print(f"{self.directory}: checkpoint of other params or data, starting afresh")
+                return None
+            model = keras.models.load_model(self.model_path, safe_mode=True)
+        except (OSError, ValueError, KeyError):
+            return None
+        for variable, value in zip(_seed_states(model), state["seed_states"]):
+            variable.assign(np.array(value, dtype=variable.dtype))
+        return model, state["history"]
+
+    def save(self, model, history):
+        os.makedirs(self.directory, exist_ok=True)
+        with files.atomic_path(self.model_path, suffix=".keras") as temporary:
+            model.save(temporary)
+        state = {
+            "fingerprint": self.fingerprint,
+            "history": history,
+            "seed_states": [np.asarray(v.numpy()).tolist() for v in _seed_states(model)],
+        }
+        # The state is renamed into place last: it is what says the epoch finished.
+        files.write_json(self.state_path, state)
+
+    def remove(self):
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _epoch_logger(total_epochs):
+    """A Keras callback printing one line per epoch, numbered out of the whole run.
+
+    (Keras's own progress line would say "Epoch 4/4", since each fit call is one epoch.)
+    """
+    import time
+
+    import keras
+
+    class EpochLogger(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            figures = " - ".join(f"{key}: {value:.4f}" for key, value in (logs or {}).items())
+            seconds = time.perf_counter() - self.started
+            print(f"Epoch {epoch + 1}/{total_epochs} - {seconds:.0f}s - {figures}", flush=True)
+
+    return EpochLogger()
+
+
+def train(name, spec, train_data, val_data, checkpoint_root=CHECKPOINT_ROOT):
+    """Trains the model of `spec`; returns (model, history rows, its Checkpoint to remove when done)."""
+    import keras
+
+    x_train, y_train = train_data
+    x_val, y_val = val_data
+    set_up_tensorflow(spec["seed"])
+    checkpoint = Checkpoint(name, fingerprint(spec, x_train, y_train, x_val, y_val), checkpoint_root)
+    resumed = checkpoint.load()
+    if resumed is None:
+        model, history = build_model(spec, name=name), []
+    else:
+        model, history = resumed
+        print(f"{name}: resuming after epoch {len(history)} from {checkpoint.directory}/")
+    scheduler = keras.callbacks.LearningRateScheduler(lambda epoch: learning_rate_for_epoch(spec, epoch))
+    logger = _epoch_logger(spec["epochs"])
+    for epoch in range(len(history), spec["epochs"]):
+        order = np.random.default_rng([spec["seed"], epoch]).permutation(len(x_train))
+        logs = model.fit(
+            x_train[order], y_train[order],
+            batch_size=spec["batch_size"],
+            initial_epoch=epoch, epochs=epoch + 1,
+            shuffle=False,
+            validation_data=(x_val, y_val),
+            callbacks=[scheduler, logger],
+            verbose=0,
+        ).history
+        history.append({
+            "epoch": epoch + 1,
+            "loss": logs["loss"][-1],
+            "accuracy": logs["accuracy"][-1],
+            "val_loss": logs["val_loss"][-1],
+            "val_accuracy": logs["val_accuracy"][-1],
+            "learning_rate": learning_rate_for_epoch(spec, epoch),
+        })
+        checkpoint.save(model, history)
+    return model, history, checkpoint
+
+
+def evaluate(model, x, y):
+    """(loss, accuracy) in inference mode: dropout off, batch norm on its moving averages."""
+    loss, accuracy = model.evaluate(x, y, batch_size=EVALUATION_BATCH_SIZE, verbose=0)
+    return float(loss), float(accuracy)
+
+
+def training_metrics(model, history, train_data, val_data):
+    """The figures of Table 1, with the two kinds of training accuracy named apart."""
+    train_loss, train_accuracy = evaluate(model, *train_data)
+    val_loss, val_accuracy = evaluate(model, *val_data)
+    best = max(history, key=lambda row: row["val_accuracy"])
+    return {
+        # Measured after training in inference mode (no dropout), like validation.
+        "train_accuracy": train_accuracy,
+        "train_loss": train_loss,
+        "val_accuracy": val_accuracy,
+        "val_loss": val_loss,
+        # What Keras prints for the last epoch: the running mean over its batches,
+        # with dropout on and the weights still changing.
+        "train_accuracy_running": history[-1]["accuracy"],
+        "train_loss_running": history[-1]["loss"],
+        "best_val_accuracy": best["val_accuracy"],
+        "best_epoch": best["epoch"],
+        "epochs": len(history),
+        "params": model.count_params(),
+    }
+
+
+def save_model(model, path):
+    with files.atomic_path(path, suffix=".keras") as temporary:
+        model.save(temporary)
+
+
+def write_history(path, history):
+    files.write_csv(path, HISTORY_COLUMNS, [[row[c] for c in HISTORY_COLUMNS] for row in history])

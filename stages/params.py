@@ -1,0 +1,348 @@
+"""Read params.yaml and check every key a stage uses, before any long work.
+
+A mistake ends the stage with one line that names the file, the key and what is
+expected. Nothing here imports TensorFlow, so the check takes milliseconds.
+
+    python -m stages.params          # checks the whole params.yaml
+"""
+
+import re
+import sys
+
+import yaml
+
+PARAMS_FILE = "params.yaml"
+IMAGE_SIZE = 28
+IDX_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+# Variant names become stage names (train@NAME) and file names (models/NAME.keras).
+NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+class ParamsError(Exception):
+    """A value in params.yaml that the user must fix; str() is the whole message."""
+
+
+def fail(error):
+    """Ends the program with the one-line message of a user error."""
+    print(f"error: {error}", file=sys.stderr)
+    sys.exit(2)
+
+
+# Each check returns True when the value is acceptable; the text says what is expected.
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def positive_int(value):
+    return _is_int(value) and value > 0
+
+
+def non_negative_int(value):
+    return _is_int(value) and value >= 0
+
+
+def positive_number(value):
+    return _is_number(value) and value > 0
+
+
+def rate(value):
+    return _is_number(value) and 0 <= value < 1
+
+
+def open_unit_interval(value):
+    return _is_number(value) and 0 < value < 1
+
+
+def factor(value):
+    return _is_number(value) and 0 < value <= 1
+
+
+def positive_int_list(value):
+    return isinstance(value, list) and len(value) > 0 and all(positive_int(v) for v in value)
+
+
+def boolean(value):
+    return isinstance(value, bool)
+
+
+def one_of(*choices):
+    def check(value):
+        return value in choices
+
+    check.choices = choices
+    return check
+
+
+def optional_text(value):
+    return value is None or (isinstance(value, str) and value != "")
+
+
+def url(value):
+    return isinstance(value, str) and re.match(r"^https?://[^/\s]+", value) is not None
+
+
+def sha256_table(value):
+    return (
+        isinstance(value, dict)
+        and set(value) == set(IDX_FILES)
+        and all(isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v) for v in value.values())
+    )
+
+
+def lr_schedule(value):
+    if value is None:
+        return True
+    return (
+        isinstance(value, dict)
+        and set(value) == {"drop_every_epochs", "factor"}
+        and positive_int(value["drop_every_epochs"])
+        and factor(value["factor"])
+    )
+
+
+DATA_KEYS = {
+    "source_dir": (optional_text, "null or a directory path"),
+    "download_url": (url, "an http(s):// URL"),
+    "sha256": (sha256_table, f"a map from each of {', '.join(IDX_FILES)} to 64 lowercase hex digits"),
+}
+PREPARE_KEYS = {
+    "val_fraction": (open_unit_interval, "a number strictly between 0 and 1"),
+    "split_seed": (non_negative_int, "an integer >= 0"),
+}
+MODEL_KEYS = {
+    "filters": (positive_int_list, "a non-empty list of positive integers"),
+    "kernel_sizes": (positive_int_list, "a non-empty list of positive integers, one per conv layer"),
+    "pool_size": (positive_int, "a positive integer"),
+    "conv_dropout_rate": (rate, "a number in [0, 1)"),
+    "dense_units": (positive_int, "a positive integer"),
+    "dense_dropout_rate": (rate, "a number in [0, 1)"),
+    "activation": (one_of("relu", "sigmoid", "tanh", "elu", "gelu"), "one of relu, sigmoid, tanh, elu, gelu"),
+    "batch_norm": (boolean, "true or false"),
+    "optimizer": (one_of("adam", "sgd", "rmsprop"), "one of adam, sgd, rmsprop"),
+    "learning_rate": (positive_number, "a number > 0"),
+    "momentum": (rate, "a number in [0, 1)"),
+    "lr_schedule": (lr_schedule, "null or {drop_every_epochs: positive integer, factor: number in (0, 1]}"),
+    "augmentation": (optional_text, "null or the name of an entry of `augmentations`"),
+    "epochs": (positive_int, "a positive integer"),
+    "batch_size": (positive_int, "a positive integer"),
+    "seed": (non_negative_int, "an integer >= 0"),
+}
+AUGMENTATION_KEYS = {
+    "copies": (positive_int, "a positive integer"),
+    "max_rotation_degrees": (lambda v: _is_number(v) and 0 <= v <= 180, "a number of degrees in [0, 180]"),
+    "max_shift_pixels": (lambda v: non_negative_int(v) and v < IMAGE_SIZE, f"an integer in [0, {IMAGE_SIZE})"),
+    "vertical_flip_probability": (lambda v: _is_number(v) and 0 <= v <= 1, "a probability in [0, 1]"),
+    "horizontal_flip_probability": (lambda v: _is_number(v) and 0 <= v <= 1, "a probability in [0, 1]"),
+    "noise_variance": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+    "seed": (non_negative_int, "an integer >= 0"),
+}
+KFOLD_KEYS = {
+    "variant": (lambda v: isinstance(v, str), "the name of a variant"),
+    "n_splits": (lambda v: _is_int(v) and v >= 2, "an integer >= 2"),
+    "folds": (lambda v: isinstance(v, list) and len(v) > 0 and all(non_negative_int(f) for f in v)
+              and len(set(v)) == len(v), "a non-empty list of distinct fold indices"),
+    "seed": (non_negative_int, "an integer >= 0"),
+}
+EVALUATE_KEYS = {
+    "select_from": (lambda v: isinstance(v, list) and len(v) > 0, "a non-empty list of variant names"),
+    "select_count": (positive_int, "a positive integer"),
+    "compare_with_baseline": (lambda v: isinstance(v, list), "a list of variant names"),
+}
+
+
+def _describe(value):
+    text = repr(value)
+    if isinstance(value, str) and re.fullmatch(r"[-+]?\d+(\.\d*)?[eE][-+]?\d+", value):
+        # PyYAML reads 1e-3 as a string; YAML 1.1 floats need a dot (1.0e-3).
+        text += " (a string: write the number with a dot, e.g. 1.0e-3)"
+    return text
+
+
+def check_keys(section, schema, where, path=PARAMS_FILE, partial=False):
+    """Checks one mapping against a schema; raises ParamsError naming the first bad key."""
+    if not isinstance(section, dict):
+        raise ParamsError(f"{path}: {where}: expected a mapping of keys, got {_describe(section)}")
+    for key in section:
+        if key not in schema:
+            raise ParamsError(f"{path}: {where}.{key}: unknown key (known: {', '.join(schema)})")
+    if not partial:
+        for key in schema:
+            if key not in section:
+                raise ParamsError(f"{path}: {where}.{key}: missing key, expected {schema[key][1]}")
+    for key, value in section.items():
+        check, expected = schema[key]
+        if not check(value):
+            raise ParamsError(f"{path}: {where}.{key}: expected {expected}, got {_describe(value)}")
+    return section
+
+
+def load(path=PARAMS_FILE):
+    """Reads params.yaml as a dict; a missing or unparsable file is a ParamsError."""
+    try:
+        with open(path) as stream:
+            params = yaml.safe_load(stream)
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: file not found (run from the project root)") from None
+    except yaml.YAMLError as error:
+        raise ParamsError(f"{path}: not valid YAML: {' '.join(str(error).split())}") from None
+    if not isinstance(params, dict):
+        raise ParamsError(f"{path}: expected a mapping of sections, got {_describe(params)}")
+    return params
+
+
+def section(params, name, path=PARAMS_FILE):
+    if name not in params:
+        raise ParamsError(f"{path}: {name}: missing section")
+    return params[name]
+
+
+def data_params(params, path=PARAMS_FILE):
+    return check_keys(section(params, "data", path), DATA_KEYS, "data", path)
+
+
+def prepare_params(params, path=PARAMS_FILE):
+    return check_keys(section(params, "prepare", path), PREPARE_KEYS, "prepare", path)
+
+
+def _check_model_shape(spec, where, path):
+    if len(spec["kernel_sizes"]) != len(spec["filters"]):
+        raise ParamsError(
+            f"{path}: {where}.kernel_sizes: expected one kernel size per conv layer "
+            f"({len(spec['filters'])}, as in filters), got {spec['kernel_sizes']}"
+        )
+    size = IMAGE_SIZE
+    for kernel_size in spec["kernel_sizes"]:
+        # Each block is a 'valid' convolution followed by max pooling.
+        size = (size - kernel_size + 1) // spec["pool_size"]
+        if size < 1:
+            raise ParamsError(
+                f"{path}: {where}.kernel_sizes: {spec['kernel_sizes']} with pool_size "
+                f"{spec['pool_size']} shrinks the {IMAGE_SIZE}x{IMAGE_SIZE} image to nothing"
+            )
+
+
+VARIANT_SECTIONS = ("variants", "augmented_variants")
+
+
+def _variant_sections(params, path):
+    """{section name: {variant name: overrides}} of the sections params.yaml has."""
+    sections = {}
+    for name in VARIANT_SECTIONS:
+        if name == "variants" or name in params:
+            variants = section(params, name, path)
+            if not isinstance(variants, dict) or (name == "variants" and not variants):
+                raise ParamsError(f"{path}: {name}: expected a mapping of variant names to overrides")
+            sections[name] = variants
+    return sections
+
+
+def variant_names(params, path=PARAMS_FILE):
+    """Every variant name, of `variants` then of `augmented_variants`."""
+    names = []
+    for section_name, variants in _variant_sections(params, path).items():
+        for name in variants:
+            if not isinstance(name, str) or not NAME_PATTERN.match(name):
+                raise ParamsError(
+                    f"{path}: {section_name}.{name}: a variant name must be a letter then letters, digits or _"
+                )
+            if name in names:
+                raise ParamsError(f"{path}: {section_name}.{name}: a variant of this name already exists")
+            names.append(name)
+    return names
+
+
+def model_spec(params, name, path=PARAMS_FILE):
+    """The full spec of variant `name`: the baseline with the variant's overrides."""
+    baseline = check_keys(section(params, "baseline", path), MODEL_KEYS, "baseline", path)
+    if baseline["augmentation"] is not None:
+        raise ParamsError(f"{path}: baseline.augmentation: expected null (augmented_variants set it)")
+    names = variant_names(params, path)
+    if name not in names:
+        raise ParamsError(f"{path}: variants: no variant named {name!r} (known: {', '.join(names)})")
+    section_name = next(s for s, v in _variant_sections(params, path).items() if name in v)
+    where = f"{section_name}.{name}"
+    overrides = params[section_name][name] or {}
+    check_keys(overrides, MODEL_KEYS, where, path, partial=True)
+    spec = {**baseline, **overrides}
+    _check_model_shape(spec, where if "kernel_sizes" in overrides or "filters" in overrides else "baseline", path)
+    if section_name == "variants" and spec["augmentation"] is not None:
+        raise ParamsError(f"{path}: {where}.augmentation: a variant trained on augmented data belongs under augmented_variants")
+    if section_name == "augmented_variants":
+        if spec["augmentation"] is None:
+            raise ParamsError(f"{path}: {where}.augmentation: missing, expected the name of an entry of `augmentations`")
+        augmentation_params(params, spec["augmentation"], path)
+    return spec
+
+
+def augmentation_params(params, name, path=PARAMS_FILE):
+    presets = section(params, "augmentations", path)
+    if not isinstance(presets, dict) or name not in presets:
+        known = ", ".join(presets) if isinstance(presets, dict) else "none"
+        raise ParamsError(f"{path}: augmentations: no augmentation named {name!r} (known: {known})")
+    return check_keys(presets[name], AUGMENTATION_KEYS, f"augmentations.{name}", path)
+
+
+def kfold_params(params, path=PARAMS_FILE):
+    kfold = check_keys(section(params, "kfold", path), KFOLD_KEYS, "kfold", path)
+    for fold in kfold["folds"]:
+        if fold >= kfold["n_splits"]:
+            raise ParamsError(
+                f"{path}: kfold.folds: fold {fold} does not exist with n_splits {kfold['n_splits']} "
+                f"(folds are 0 to {kfold['n_splits'] - 1})"
+            )
+    if kfold["variant"] not in (section(params, "variants", path) or {}):
+        raise ParamsError(
+            f"{path}: kfold.variant: expected the name of an entry of `variants`, got {kfold['variant']!r}"
+        )
+    model_spec(params, kfold["variant"], path)
+    return kfold
+
+
+def evaluate_params(params, path=PARAMS_FILE):
+    evaluate = check_keys(section(params, "evaluate", path), EVALUATE_KEYS, "evaluate", path)
+    names = variant_names(params, path)
+    for key in ("select_from", "compare_with_baseline"):
+        for name in evaluate[key]:
+            if name not in names:
+                raise ParamsError(
+                    f"{path}: evaluate.{key}: no variant named {name!r} (known: {', '.join(names)})"
+                )
+    if evaluate["select_count"] > len(evaluate["select_from"]):
+        raise ParamsError(
+            f"{path}: evaluate.select_count: expected at most {len(evaluate['select_from'])} "
+            f"(the length of select_from), got {evaluate['select_count']}"
+        )
+    return evaluate
+
+
+def check_all(params, path=PARAMS_FILE):
+    """Checks every section, as each stage would."""
+    data_params(params, path)
+    prepare_params(params, path)
+    for name in variant_names(params, path):
+        model_spec(params, name, path)
+    for name in section(params, "augmentations", path) or {}:
+        augmentation_params(params, name, path)
+    kfold_params(params, path)
+    evaluate_params(params, path)
+
+
+def main():
+    try:
+        check_all(load())
+    except ParamsError as error:
+        fail(error)
+    print(f"{PARAMS_FILE}: ok")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""stages.evaluation and stages.evaluate: per-class measures, the ensemble, confusion CSV, model selection."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import precision_recall_fscore_support
+
+from stages import evaluation
+from stages.evaluate import select_best
+from stages.fashion_mnist import CLASS_NAMES
+
+Y_TRUE = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 9])
+Y_PRED = np.array([0, 0, 1, 1, 1, 2, 2, 0, 9, 9])
+
+
+def test_classification_report_against_sklearn_and_by_hand():
+    accuracy, per_class = evaluation.classification_report(Y_TRUE, Y_PRED)
+    assert accuracy == pytest.approx(7 / 10)
+    assert list(per_class) == list(CLASS_NAMES)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        Y_TRUE, Y_PRED, labels=range(10), zero_division=0
+    )
+    for i, name in enumerate(CLASS_NAMES):
+        assert per_class[name]["precision"] == pytest.approx(precision[i])
+        assert per_class[name]["recall"] == pytest.approx(recall[i])
+        assert per_class[name]["f1"] == pytest.approx(f1[i])
+        assert per_class[name]["support"] == support[i]
+    # Class 0 (T-shirt/top): 2 of 3 predictions right, 2 of 3 images found.
+    assert per_class["T-shirt/top"] == pytest.approx({"precision": 2 / 3, "recall": 2 / 3, "f1": 2 / 3, "support": 3})
+    # Class 2 (Pullover): every prediction right, half of the images found: F1 = 2*1*0.5/1.5.
+    assert per_class["Pullover"] == pytest.approx({"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 4})
+    # A class never seen nor predicted counts 0, not NaN.
+    assert per_class["Bag"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+
+
+def test_average_probabilities_can_disagree_with_every_model():
+    first = np.zeros((2, 10))
+    second = np.zeros((2, 10))
+    first[0, [0, 1]] = [0.6, 0.4]   # says 0
+    second[0, [1, 2]] = [0.4, 0.6]  # says 2; together 1 (0.4 against 0.3 and 0.3)
+    first[1, 5], second[1, [5, 7]] = 1.0, [0.3, 0.7]  # image 2: models say 5 and 7, together 5 (0.65)
+    mean = evaluation.average_probabilities([first, second])
+    np.testing.assert_allclose(mean[0, :3], [0.3, 0.4, 0.3])
+    np.testing.assert_allclose(mean[1, [5, 7]], [0.65, 0.35])
+    assert mean.argmax(axis=1).tolist() == [1, 5]
+    assert [first.argmax(axis=1)[0], second.argmax(axis=1)[0]] == [0, 2]
+    np.testing.assert_allclose(mean.sum(axis=1), [1.0, 1.0])
+
+
+def test_write_confusion_csv(tmp_path):
+    path = tmp_path / "plots" / "confusion.csv"
+    evaluation.write_confusion_csv(str(path), np.array([0, 9, 6]), np.array([6, 9, 0]))
+    assert path.read_text() == "actual,predicted\nT-shirt/top,Shirt\nAnkle boot,Ankle boot\nShirt,T-shirt/top\n"
+
+
+def test_confusion_matrix_has_all_ten_classes():
+    matrix = evaluation.confusion_matrix(Y_TRUE, Y_PRED)
+    assert matrix.shape == (10, 10) and matrix.sum() == 10
+    assert matrix[2].tolist() == [1, 0, 2, 0, 0, 0, 0, 0, 0, 1]
+
+
+def test_select_best_takes_the_highest_validation_accuracies():
+    metrics = {
+        "baseline": {"val_accuracy": 0.91}, "kernel7": {"val_accuracy": 0.93}, "batchnorm": {"val_accuracy": 0.925},
+        "sgd": {"val_accuracy": 0.90}, "sigmoid": {"val_accuracy": 0.95}, "outside": {"val_accuracy": 0.99},
+    }
+    candidates = ["baseline", "kernel7", "batchnorm", "sgd", "sigmoid"]
+    assert select_best(metrics, candidates, 2) == ["sigmoid", "kernel7"]
+    metrics["kernel7"]["val_accuracy"] = metrics["batchnorm"]["val_accuracy"] = 0.96
+    assert select_best(metrics, candidates, 2) == ["kernel7", "batchnorm"]  # tie: params order
+    assert select_best(metrics, list(reversed(candidates)), 2) == ["batchnorm", "kernel7"]
+
+
+def test_read_history_and_json(tmp_path):
+    (tmp_path / "h.csv").write_text("epoch,loss,val_loss\n1,0.5,0.6\n2,0.25,0.4\n")
+    assert evaluation.read_history(str(tmp_path / "h.csv")) == [
+        {"epoch": 1.0, "loss": 0.5, "val_loss": 0.6}, {"epoch": 2.0, "loss": 0.25, "val_loss": 0.4},
+    ]
+    (tmp_path / "m.json").write_text("{not json")
+    with pytest.raises(evaluation.DataError, match="m.json: not valid JSON"):
+        evaluation.read_json(str(tmp_path / "m.json"))
+    with pytest.raises(evaluation.DataError, match="absent.csv: missing"):
+        evaluation.read_history(str(tmp_path / "absent.csv"))

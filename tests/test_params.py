@@ -1,0 +1,128 @@
+"""stages.params: the real params.yaml passes; each mistake gives one ParamsError naming the file and key."""
+
+import copy
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from stages import params
+from stages.params import ParamsError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PARAMS_PATH = os.path.join(ROOT, "params.yaml")
+
+
+@pytest.fixture(scope="module")
+def real():
+    return params.load(PARAMS_PATH)
+
+
+def test_real_params_pass(real):
+    params.check_all(real)
+    assert params.variant_names(real) == [
+        "baseline", "kernel7", "batchnorm", "sgd", "sigmoid", "baseline_lr", "baseline_aug", "baseline_aug_hflip",
+    ]
+    spec = params.model_spec(real, "kernel7")
+    assert spec["kernel_sizes"] == [7, 3] and spec["filters"] == [32, 64] and spec["learning_rate"] == 0.001
+    assert params.model_spec(real, "baseline_aug")["augmentation"] == "rotate_vflip_noise"
+
+
+def change(real, keys, value):
+    """A deep copy of `real` with the value at `keys` replaced (or deleted when value is DELETE)."""
+    edited = copy.deepcopy(real)
+    target = edited
+    for key in keys[:-1]:
+        target = target[key]
+    if value is DELETE:
+        del target[keys[-1]]
+    else:
+        target[keys[-1]] = value
+    return edited
+
+
+DELETE = object()
+CASES = [
+    (("baseline", "epochs"), "ten", "baseline.epochs: expected a positive integer, got 'ten'"),
+    (("baseline", "epochs"), 0, "baseline.epochs: expected a positive integer, got 0"),
+    (("baseline", "epochs"), -1, "baseline.epochs: expected a positive integer, got -1"),
+    (("baseline", "epochs"), True, "baseline.epochs: expected a positive integer, got True"),
+    (("baseline", "batch_size"), DELETE, "baseline.batch_size: missing key, expected a positive integer"),
+    (("prepare", "val_fraction"), 0, "prepare.val_fraction: expected a number strictly between 0 and 1, got 0"),
+    (("prepare", "val_fraction"), 1, "prepare.val_fraction: expected a number strictly between 0 and 1, got 1"),
+    (("prepare", "val_fraction"), 1.5, "prepare.val_fraction: expected a number strictly between 0 and 1, got 1.5"),
+    (("variants", "kernel7"), {"kernel_size": [7, 3]}, "variants.kernel7.kernel_size: unknown key"),
+    (("variants", "kernel7"), {"kernel_sizes": [7]},
+     r"variants.kernel7.kernel_sizes: expected one kernel size per conv layer \(2, as in filters\), got \[7\]"),
+    (("variants", "kernel7"), {"kernel_sizes": [15, 15]}, "variants.kernel7.kernel_sizes: .* shrinks the 28x28 image to nothing"),
+    (("kfold", "folds"), [0, 5], "kfold.folds: fold 5 does not exist with n_splits 5"),
+    (("kfold", "variant"), "baseline_aug", "kfold.variant: expected the name of an entry of `variants`"),
+    (("evaluate", "select_from"), ["baseline", "ghost"], "evaluate.select_from: no variant named 'ghost'"),
+    (("evaluate", "select_count"), 6, r"evaluate.select_count: expected at most 5"),
+    (("augmented_variants", "baseline_aug", "augmentation"), "nope", "augmentations: no augmentation named 'nope'"),
+    (("augmentations", "hflip_rotate_shift", "max_shift_pixels"), 28, "augmentations.hflip_rotate_shift.max_shift_pixels"),
+    (("data", "sha256", "t10k-images-idx3-ubyte"), "ABC", "data.sha256: expected a map"),
+]
+
+
+@pytest.mark.parametrize("keys, value, message", CASES, ids=[f"{'.'.join(k)}={v!r}"[:60] for k, v, _ in CASES])
+def test_each_mistake_is_one_error_naming_file_and_key(real, keys, value, message):
+    with pytest.raises(ParamsError, match="^params.yaml: " + message) as caught:
+        params.check_all(change(real, keys, value))
+    assert "\n" not in str(caught.value)
+
+
+def test_unknown_variant_name(real):
+    with pytest.raises(ParamsError, match=r"^params.yaml: variants: no variant named 'nosuch' \(known: baseline, kernel7"):
+        params.model_spec(real, "nosuch")
+
+
+def test_exponent_without_dot_gets_a_hint(tmp_path, real):
+    text = open(PARAMS_PATH).read().replace("learning_rate: 0.001", "learning_rate: 1e-3")
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    loaded = params.load(str(path))
+    assert loaded["baseline"]["learning_rate"] == "1e-3"  # PyYAML's YAML 1.1 reading
+    with pytest.raises(ParamsError) as caught:
+        params.model_spec(loaded, "baseline", str(path))
+    assert str(caught.value) == (
+        f"{path}: baseline.learning_rate: expected a number > 0, got '1e-3' "
+        "(a string: write the number with a dot, e.g. 1.0e-3)"
+    )
+    path.write_text(text.replace("1e-3", "1.0e-3"))
+    assert params.model_spec(params.load(str(path)), "baseline", str(path))["learning_rate"] == 0.001
+
+
+def test_missing_and_invalid_files(tmp_path):
+    with pytest.raises(ParamsError, match="absent.yaml: file not found"):
+        params.load(str(tmp_path / "absent.yaml"))
+    (tmp_path / "bad.yaml").write_text("baseline: [1, 2\n")
+    with pytest.raises(ParamsError, match="bad.yaml: not valid YAML") as caught:
+        params.load(str(tmp_path / "bad.yaml"))
+    assert "\n" not in str(caught.value)
+
+
+def test_train_with_unknown_variant_fails_fast_without_tensorflow(tmp_path):
+    shutil.copy(PARAMS_PATH, tmp_path / "params.yaml")
+    script = (
+        "import sys\n"
+        "from stages import train\n"
+        "try:\n"
+        "    train.main(['nosuch'])\n"
+        "except SystemExit as exit:\n"
+        "    print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+        "    sys.exit(exit.code)\n"
+        "print('no exit')\n"
+    )
+    environment = {**os.environ, "PYTHONPATH": ROOT}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2
+    assert result.stdout == "False False\n"
+    assert result.stderr.splitlines() == [
+        "error: params.yaml: variants: no variant named 'nosuch' (known: baseline, kernel7, batchnorm, sgd, "
+        "sigmoid, baseline_lr, baseline_aug, baseline_aug_hflip)"
+    ]

@@ -1,0 +1,51 @@
+"""Small Fashion-MNIST look-alikes written by the tests: real IDX files, a few images per class."""
+
+import gzip
+import hashlib
+import os
+
+import numpy as np
+
+from stages.idx import encode_idx
+from stages.params import IDX_FILES
+
+
+def make_images(labels, seed=0):
+    """28x28 uint8 images whose brightness pattern depends on the label, so a CNN can learn them."""
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 40, size=(len(labels), 28, 28), dtype=np.uint8)
+    for i, label in enumerate(labels):
+        images[i, 2 * label:2 * label + 6, :] = 200 + rng.integers(0, 50)
+    return images
+
+
+def make_arrays(train_per_class=12, test_per_class=4, seed=0):
+    """{IDX file name: uint8 array} of a tiny balanced data set."""
+    train_labels = np.repeat(np.arange(10, dtype=np.uint8), train_per_class)
+    test_labels = np.repeat(np.arange(10, dtype=np.uint8), test_per_class)
+    rng = np.random.default_rng(seed)
+    rng.shuffle(train_labels)
+    rng.shuffle(test_labels)
+    return {
+        "train-images-idx3-ubyte": make_images(train_labels, seed),
+        "train-labels-idx1-ubyte": train_labels,
+        "t10k-images-idx3-ubyte": make_images(test_labels, seed + 1),
+        "t10k-labels-idx1-ubyte": test_labels,
+    }
+
+
+def write_dataset(directory, arrays=None, compress=True):
+    """Writes the four IDX files (gzipped or raw) into `directory`; returns {name: sha256 of raw bytes}."""
+    arrays = make_arrays() if arrays is None else arrays
+    os.makedirs(directory, exist_ok=True)
+    checksums = {}
+    for name in IDX_FILES:
+        raw = encode_idx(arrays[name])
+        checksums[name] = hashlib.sha256(raw).hexdigest()
+        if compress:
+            with open(os.path.join(directory, name + ".gz"), "wb") as stream:
+                stream.write(gzip.compress(raw))
+        else:
+            with open(os.path.join(directory, name), "wb") as stream:
+                stream.write(raw)
+    return checksums
