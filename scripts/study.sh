@@ -5,5 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/dvc repro "$@"
-.venv/bin/dvc metrics show
+# The stages run as `python -m stages.<name>`: the environment's Python.
+source .venv/bin/activate
+dvc repro "$@"
+dvc metrics show

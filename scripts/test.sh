@@ -4,5 +4,5 @@
 #   bash scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --tests
 .venv/bin/python -m pytest tests -q "$@"

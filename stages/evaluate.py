@@ -37,7 +37,13 @@ def main():
         train_metrics = {n: evaluation.read_json(os.path.join("metrics", "train", f"{n}.json")) for n in names}
         histories = {n: evaluation.read_history(os.path.join("plots", "history", f"{n}.csv")) for n in names}
         x_test, y_test = files.load_split(TEST_PATH)
-        models = {n: evaluation.load_model(os.path.join("models", "train", f"{n}.keras")) for n in names}
+        for name in names:
+            if "val_accuracy" not in train_metrics[name]:
+                raise DataError(f"metrics/train/{name}.json: no val_accuracy (run `dvc repro train@{name}`)")
+        model_paths = {n: os.path.join("models", "train", f"{n}.keras") for n in names}
+        for path in model_paths.values():  # every file checked before TensorFlow's import logs anything
+            evaluation.check_model_file(path)
+        models = {n: evaluation.load_model(path) for n, path in model_paths.items()}
     except (params.ParamsError, DataError) as error:
         params.fail(error)
 

@@ -1,6 +1,7 @@
 """Test-set measures shared by the evaluation stages: metrics, confusion data, figures."""
 
 import os
+import zipfile
 
 import numpy as np
 
@@ -11,10 +12,17 @@ from stages.files import DataError
 PREDICTION_BATCH_SIZE = 1000
 
 
-def load_model(path):
-    """A trained Keras model, loaded with safe_mode (no arbitrary code from the file)."""
+def check_model_file(path):
+    """Refuses a model file that is missing or not a zip archive (as .keras files are), before TensorFlow loads."""
     if not os.path.isfile(path):
         raise DataError(f"{path}: missing (run `dvc repro` to train it)")
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"{path}: not a Keras model (a .keras file is a zip archive, this one is not)")
+
+
+def load_model(path):
+    """A trained Keras model, loaded with safe_mode (no arbitrary code from the file)."""
+    check_model_file(path)
     import keras
 
     try:
@@ -123,7 +131,10 @@ def read_history(path):
         raise DataError(f"{path}: missing (run `dvc repro` to train the model)")
     with open(path) as stream:
         header = stream.readline().strip().split(",")
-        return [dict(zip(header, map(float, line.split(",")))) for line in stream if line.strip()]
+        try:
+            return [dict(zip(header, map(float, line.split(",")))) for line in stream if line.strip()]
+        except ValueError as error:
+            raise DataError(f"{path}: not a history of numbers ({error})") from None
 
 
 def read_json(path, what="metrics"):

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 
 import numpy as np
 
@@ -82,9 +83,18 @@ def write_csv(path, header, rows):
 
 
 def save_split(path, x, y):
-    """Images `x` (N, 28, 28, 1) and labels `y` (N,) as an uncompressed .npz."""
+    """Images `x` (N, 28, 28, 1) and labels `y` (N,) as an uncompressed .npz that np.load reads.
+
+    Written with a fixed timestamp in the zip headers (np.savez stamps the current
+    time), so the same arrays always give the same bytes and the same DVC hash:
+    rerunning a data stage then retrains nothing.
+    """
     with atomic_path(path, suffix=".npz") as temporary:
-        np.savez(temporary, x=x, y=y)
+        with zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+            for name, array in (("x", x), ("y", y)):
+                member = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                with archive.open(member, "w", force_zip64=True) as stream:
+                    np.lib.format.write_array(stream, np.ascontiguousarray(array), allow_pickle=False)
 
 
 def load_split(path):
@@ -94,7 +104,7 @@ def load_split(path):
     try:
         with np.load(path) as arrays:
             x, y = arrays["x"], arrays["y"]
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         raise DataError(f"{path}: not a split with arrays x and y ({error})") from None
     if x.ndim != 4 or x.shape[1:] != (28, 28, 1) or len(x) != len(y):
         raise DataError(f"{path}: x has shape {x.shape} and y {y.shape}, expected (N, 28, 28, 1) and (N,)")

@@ -71,7 +71,10 @@ class Checkpoint:
                 print(f"{self.directory}: checkpoint of other params or data, starting afresh")
                 return None
             model = keras.models.load_model(self.model_path, safe_mode=True)
-        except (OSError, ValueError, KeyError):
+        except FileNotFoundError:
+            return None
+        except Exception as error:  # A checkpoint cut short by a crash: start afresh.
+            print(f"{self.directory}: unreadable checkpoint ({type(error).__name__}), starting afresh")
             return None
         for variable, value in zip(_seed_states(model), state["seed_states"]):
             variable.assign(np.array(value, dtype=variable.dtype))

@@ -44,8 +44,8 @@ def main(argv=None):
         settings = params.kfold_params(all_params)
         if not 0 <= fold < settings["n_splits"]:
             raise params.ParamsError(
-                f"{params.PARAMS_FILE}: kfold.n_splits: fold {fold} does not exist with "
-                f"n_splits {settings['n_splits']} (folds are 0 to {settings['n_splits'] - 1})"
+                f"{params.PARAMS_FILE}: kfold.n_splits: fold {fold} (the command's argument) does not exist "
+                f"with n_splits {settings['n_splits']} (folds are 0 to {settings['n_splits'] - 1})"
             )
         spec = params.model_spec(all_params, settings["variant"])
         x, y = all_training_images()

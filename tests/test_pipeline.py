@@ -48,15 +48,20 @@ def write_params(path, update):
 def project(tmp_path_factory):
     """A copy of the project that has run `dvc repro` once on tiny data."""
     root = tmp_path_factory.mktemp("project")
-    for name in ("stages", "dvc.yaml", "params.yaml", ".gitignore"):
+    for name in ("stages", "dvc.yaml", "params.yaml", ".gitignore", "reports/seed_numbers.yaml"):
         source = os.path.join(PROJECT, name)
+        os.makedirs(os.path.dirname(root / name), exist_ok=True)
         if os.path.isdir(source):
             shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(source, root / name)
     run(["git", "init", "-q"], root)
+    run(["git", "config", "user.name", "Pipeline Test"], root)
+    run(["git", "config", "user.email", "pipeline-test@example.invalid"], root)
     dvc("init", "-q", cwd=root)
     dvc("config", "core.analytics", "false", cwd=root)
+    shutil.copytree(os.path.join(PROJECT, ".dvc", "plots"), root / ".dvc" / "plots")
+    dvc("config", "plots.html_template", "plots/offline.html", cwd=root)
     checksums = tiny_data.write_dataset(str(root / "source"))
 
     def tiny(params):
@@ -79,7 +84,7 @@ def test_repro_runs_every_stage(project):
     variants = list(params["variants"])
     augmented = list(params["augmented_variants"])
     expected = (
-        ["fetch", "prepare", "evaluate", "kfold_summary", "kfold@0", "kfold@1"]
+        ["fetch", "prepare", "evaluate", "kfold_summary", "kfold@0", "kfold@1", "report"]
         + [f"train@{v}" for v in variants]
         + [f"train_augmented@{v}" for v in augmented]
         + [f"augment@{p}" for p in params["augmentations"]]
@@ -109,6 +114,9 @@ def test_metrics_show_reads_every_metrics_file(project):
     evaluate = files["metrics/evaluate.json"]["data"]  # DVC keeps the numbers only
     assert len(json.loads((root / "metrics" / "evaluate.json").read_text())["selected"]) == 2
     assert set(evaluate["models"]) == {*params["variants"], *params["augmented_variants"]}
+    study = files["metrics/study.json"]["data"]
+    assert 0 <= study["best_test_accuracy_ci_low"] <= study["best_test_accuracy"] <= study["best_test_accuracy_ci_high"]
+    assert "## Findings" in (root / "reports" / "study.md").read_text()
     kfold = files["metrics/kfold.json"]["data"]
     assert 0 <= kfold["ensemble_test_accuracy"] <= 1 and kfold["best_fold"] in (0, 1)
     folds = json.loads((root / "metrics" / "kfold.json").read_text())["folds"]  # a list: DVC skips it
@@ -145,6 +153,7 @@ def test_plots_show_renders(project):
     for title in ("Validation_loss", "Test_confusion_matrices", "k-fold_validation_accuracy"):
         assert title in html
     assert "loss_curves.png" in html
+    assert '<script src="http' not in html  # the offline template of .dvc/plots/
 
 
 def test_second_repro_runs_nothing(project):
@@ -155,7 +164,7 @@ def test_second_repro_runs_nothing(project):
 def test_changing_one_variant_reruns_only_it_and_evaluate(project):
     root, _ = project
     write_params(root / "params.yaml", lambda p: p["variants"]["sgd"].update(learning_rate=0.02))
-    assert ran_stages(dvc("repro", cwd=root)) == ["evaluate", "train@sgd"]
+    assert ran_stages(dvc("repro", cwd=root)) == ["evaluate", "report", "train@sgd"]
 
 
 def test_bad_param_is_refused_and_keeps_the_last_results(project):
@@ -174,3 +183,19 @@ def test_bad_param_is_refused_and_keeps_the_last_results(project):
     for path, content in before.items():
         assert (root / path).read_bytes() == content
     assert (root / "models/train/baseline.keras").is_file()
+
+
+def test_experiment_with_a_changed_param_and_metrics_diff(project):
+    root, _ = project
+    run(["git", "add", "-A"], root)
+    run(["git", "commit", "-qm", "tiny study"], root)
+    output = dvc("exp", "run", "-n", "sigmoid-fast", "-S", "+variants.sigmoid.learning_rate=0.003", cwd=root)
+    assert ran_stages(output) == ["evaluate", "report", "train@sigmoid"]
+    experiments = json.loads(dvc("exp", "show", "--json", cwd=root))
+    names = [rev["name"] for row in experiments for group in row.get("experiments") or [] for rev in group["revs"]]
+    assert "sigmoid-fast" in names
+    diff = json.loads(dvc("metrics", "diff", "HEAD", "--json", cwd=root))
+    assert diff["metrics/train/sigmoid.json"]  # the retrained variant's metrics moved...
+    assert "metrics/train/baseline.json" not in diff  # ...and no other variant's
+    params_diff = json.loads(dvc("params", "diff", "HEAD", "--json", cwd=root))
+    assert params_diff["params.yaml"]["variants.sigmoid.learning_rate"] == {"old": None, "new": 0.003}

@@ -144,3 +144,27 @@ def test_failed_write_removes_its_temporary_file(tmp_path):
             open(temporary, "w").write("partial")
             raise RuntimeError("the writer failed")
     assert os.listdir(tmp_path) == []
+
+
+def test_saved_split_has_the_same_bytes_every_time(tmp_path):
+    x = np.random.default_rng(0).random((5, 28, 28, 1), dtype=np.float32)
+    y = np.arange(5, dtype=np.uint8)
+    files.save_split(str(tmp_path / "a.npz"), x, y)
+    time.sleep(2.1)  # zip timestamps have a resolution of 2 s
+    files.save_split(str(tmp_path / "b.npz"), x, y)
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    loaded_x, loaded_y = files.load_split(str(tmp_path / "a.npz"))
+    np.testing.assert_array_equal(loaded_x, x)
+    np.testing.assert_array_equal(loaded_y, y)
+
+
+def test_unreadable_checkpoint_starts_afresh(tmp_path):
+    make_project(tmp_path, epochs=1)
+    state = tmp_path / "checkpoints" / "baseline"
+    state.mkdir(parents=True)
+    (state / "state.json").write_text("{}")
+    (state / "model.keras").write_bytes(b"cut short")
+    process = start_training(tmp_path)
+    output, _ = process.communicate(timeout=600)
+    assert process.returncode == 0, output
+    assert "unreadable checkpoint" in output

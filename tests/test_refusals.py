@@ -1,0 +1,383 @@
+"""Every bad input is refused clearly, and the stage's earlier results survive.
+
+Each test builds a small project in a temporary directory: a copy of params.yaml
+(edited for the case), the inputs the stage reads and, already there, "earlier
+results" in every place the stage writes. It runs the stage's main() in-process
+and checks that the stage
+  - exits with a status other than 0,
+  - prints exactly one line on stderr, "error: ", naming the file and the key or fault,
+  - leaves every file as it was: earlier results byte for byte, no new output,
+    no leftover `.tmp-` file or directory of an atomic write.
+No test trains a model; only the test of a file that is not a Keras model imports
+TensorFlow (the stage does, to try the file).
+"""
+
+import gzip
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import yaml
+
+from stages import augment, evaluate, fetch, files, kfold, params, prepare, train
+from stages.prepare import scale
+from tests import tiny_data
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HISTORY_HEADER = "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate\n"
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def real_params():
+    with open(os.path.join(ROOT, "params.yaml")) as stream:
+        return yaml.safe_load(stream)
+
+
+def write_params(root, edit=None):
+    """params.yaml in `root`: the project's, changed by edit(params); returns the dict written."""
+    values = real_params()
+    if edit is not None:
+        edit(values)
+    with open(root / "params.yaml", "w") as stream:
+        yaml.safe_dump(values, stream, sort_keys=False)
+    return values
+
+
+def put(root, relative, data):
+    """Writes `data` (bytes or text) at root/relative, making its directories."""
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    path.write_bytes(data)
+    return path
+
+
+def earlier(relative):
+    """Recognisable bytes of an earlier result that the failed stage must keep."""
+    return f"earlier result {relative}, must survive a refused run\n".encode()
+
+
+def put_earlier(root, *relatives):
+    for relative in relatives:
+        put(root, relative, earlier(relative))
+
+
+def tiny_split(count, seed=0):
+    labels = (np.arange(count) % 10).astype(np.uint8)
+    return scale(tiny_data.make_images(labels, seed)), labels
+
+
+def put_prepared(root, names=("train", "val", "test")):
+    for seed, name in enumerate(names):
+        files.save_split(str(root / "data" / "prepared" / f"{name}.npz"), *tiny_split(20, seed))
+
+
+def snapshot(root):
+    """{relative path: bytes of a file, or None for a directory} of everything under root."""
+    tree = {}
+    for directory, subdirectories, names in os.walk(root):
+        for name in subdirectories:
+            tree[os.path.relpath(os.path.join(directory, name), root)] = None
+        for name in names:
+            path = os.path.join(directory, name)
+            with open(path, "rb") as stream:
+                tree[os.path.relpath(path, root)] = stream.read()
+    return tree
+
+
+def assert_refused(root, before, capsys, caught, *fragments):
+    """One `error: ` line on stderr holding every fragment, exit status not 0, nothing changed."""
+    assert caught.value.code not in (0, None), f"exit status {caught.value.code!r}"
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("error: ") and err.endswith("\n") and err.count("\n") == 1, repr(err)
+    for fragment in fragments:
+        assert fragment in err, f"{fragment!r} not in {err!r}"
+    after = snapshot(root)
+    assert not [path for path in after if ".tmp-" in path], "a temporary file of an atomic write is left"
+    assert sorted(after) == sorted(before), "files appeared or disappeared"
+    changed = [path for path in before if after[path] != before[path]]
+    assert changed == [], f"changed by the refused run: {changed}"
+    return err.rstrip("\n")
+
+
+def run_refused(root, capsys, stage_main, *fragments):
+    before = snapshot(root)
+    with pytest.raises(SystemExit) as caught:
+        stage_main()
+    return assert_refused(root, before, capsys, caught, *fragments)
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FASHION_MNIST_DIR", raising=False)
+    return tmp_path
+
+
+# ---------------------------------------------------------------- params
+
+
+def train_outputs(variant):
+    return [p.replace(os.sep, "/") for p in train.output_paths(variant).values()]
+
+
+def delete_baseline_seed(p):
+    del p["baseline"]["seed"]
+
+
+PARAMS_CASES_TRAIN = [
+    pytest.param("nosuch", None, ["params.yaml: variants: no variant named 'nosuch' (known: baseline, "],
+                 id="unknown-variant"),
+    pytest.param("baseline", lambda p: p["baseline"].update(epochs=0),
+                 ["params.yaml: baseline.epochs: expected a positive integer, got 0"], id="epochs-0"),
+    pytest.param("baseline", lambda p: p["baseline"].update(batch_size="big"),
+                 ["params.yaml: baseline.batch_size: expected a positive integer, got 'big'"], id="batch-size-big"),
+    pytest.param("baseline", delete_baseline_seed,
+                 ["params.yaml: baseline.seed: missing key, expected an integer >= 0"], id="missing-seed"),
+    pytest.param("kernel7", lambda p: p["variants"]["kernel7"].update(kernel_size=[7, 3]),
+                 ["params.yaml: variants.kernel7.kernel_size: unknown key (known: filters, kernel_sizes, "],
+                 id="unknown-override-key"),
+]
+
+
+@pytest.mark.parametrize("variant, edit, fragments", PARAMS_CASES_TRAIN)
+def test_train_refuses_bad_params(project, capsys, variant, edit, fragments):
+    write_params(project, edit)
+    put_prepared(project, ("train", "val"))
+    put_earlier(project, *train_outputs("baseline"), *train_outputs("kernel7"))
+    run_refused(project, capsys, lambda: train.main([variant]), *fragments)
+
+
+def test_prepare_refuses_val_fraction_above_one(project, capsys):
+    write_params(project, lambda p: p["prepare"].update(val_fraction=1.5))
+    tiny_data.write_dataset(project / "data" / "raw", tiny_data.make_arrays(10, 3), compress=False)
+    put_earlier(project, "data/prepared/train.npz", "data/prepared/val.npz", "data/prepared/test.npz")
+    run_refused(project, capsys, prepare.main,
+                "params.yaml: prepare.val_fraction: expected a number strictly between 0 and 1, got 1.5")
+
+
+KFOLD_EARLIER = ["models/kfold/fold_0.keras", "metrics/kfold/fold_0.json", "plots/kfold/fold_0.csv"]
+
+
+def test_kfold_refuses_a_fold_past_n_splits(project, capsys):
+    write_params(project, lambda p: p["kfold"].update(n_splits=5, folds=[0, 1, 2, 3, 4]))
+    put_prepared(project, ("train", "val"))
+    put_earlier(project, *KFOLD_EARLIER)
+    run_refused(project, capsys, lambda: kfold.main(["7"]),
+                "params.yaml: kfold.n_splits: fold 7 (the command's argument) does not exist with n_splits 5 (folds are 0 to 4)")
+
+
+def test_kfold_refuses_a_listed_fold_past_n_splits(project, capsys):
+    write_params(project, lambda p: p["kfold"].update(n_splits=5, folds=[0, 5]))
+    put_prepared(project, ("train", "val"))
+    put_earlier(project, *KFOLD_EARLIER)
+    run_refused(project, capsys, lambda: kfold.main(["0"]),
+                "params.yaml: kfold.folds: fold 5 does not exist with n_splits 5 (folds are 0 to 4)")
+
+
+def evaluate_earlier(names):
+    """Earlier outputs of the evaluate stage, for every variant."""
+    return (
+        ["metrics/evaluate.json", "plots/figures/evaluate/loss_curves.png"]
+        + [f"plots/confusion/{name}.csv" for name in names]
+        + [f"plots/figures/evaluate/confusion_{name}.png" for name in names[:2]]
+    )
+
+
+def put_evaluate_inputs(root, names):
+    """What evaluate reads, for every variant: training metrics, history, test split, models (dummies)."""
+    for i, name in enumerate(names):
+        put(root, f"metrics/train/{name}.json",
+            json.dumps({"val_accuracy": 0.5 + i / 100, "train_accuracy": 0.6, "epochs": 1}) + "\n")
+        put(root, f"plots/history/{name}.csv", HISTORY_HEADER + "1,0.9,0.6,0.8,0.5,0.001\n")
+        put(root, f"models/train/{name}.keras", earlier(f"models/train/{name}.keras"))
+    put_prepared(root, ("test",))
+
+
+def test_evaluate_refuses_select_from_naming_no_variant(project, capsys):
+    values = write_params(project, lambda p: p["evaluate"].update(select_from=["baseline", "ghost"]))
+    names = params.variant_names(values)
+    put_evaluate_inputs(project, names)
+    put_earlier(project, *evaluate_earlier(names))
+    run_refused(project, capsys, evaluate.main,
+                "params.yaml: evaluate.select_from: no variant named 'ghost' (known: baseline, ")
+
+
+def test_augment_refuses_an_unknown_preset(project, capsys):
+    write_params(project)
+    put_prepared(project, ("train",))
+    put_earlier(project, "data/augmented/rotate_vflip_noise.npz",
+                "plots/figures/augmentation_rotate_vflip_noise.png")
+    run_refused(project, capsys, lambda: augment.main(["nosuch"]),
+                "params.yaml: augmentations: no augmentation named 'nosuch' (known: rotate_vflip_noise, ")
+
+
+# ---------------------------------------------------------------- data: fetch
+
+RAW_EARLIER = [f"data/raw/{name}" for name in params.IDX_FILES]
+
+
+def fetch_project(root):
+    """A source directory of tiny .gz IDX files, params.yaml pointing at it with their sums, earlier data/raw/."""
+    checksums = tiny_data.write_dataset(root / "source")
+    write_params(root, lambda p: p["data"].update(source_dir="source", sha256=checksums))
+    put_earlier(root, *RAW_EARLIER)
+    return checksums
+
+
+def test_fetch_refuses_a_file_of_the_wrong_checksum(project, capsys):
+    checksums = fetch_project(project)
+    path = project / "source" / "train-labels-idx1-ubyte.gz"
+    raw = bytearray(gzip.decompress(path.read_bytes()))
+    raw[-1] ^= 1  # one label changed: a valid gzip and IDX file, but not the one params.yaml names
+    path.write_bytes(gzip.compress(bytes(raw)))
+    run_refused(
+        project, capsys, fetch.main,
+        f"error: source/train-labels-idx1-ubyte.gz: sha256 of the decompressed bytes is "
+        f"{hashlib.sha256(bytes(raw)).hexdigest()}, expected {checksums['train-labels-idx1-ubyte']}",
+    )
+
+
+def test_fetch_refuses_a_missing_file(project, capsys):
+    fetch_project(project)
+    os.remove(project / "source" / "t10k-images-idx3-ubyte.gz")
+    run_refused(project, capsys, fetch.main,
+                "error: source/t10k-images-idx3-ubyte.gz: missing (nor is the uncompressed t10k-images-idx3-ubyte there)")
+
+
+# ---------------------------------------------------------------- data: prepare
+
+
+def truncate(raw):
+    return raw[:-100]
+
+
+def wrong_magic(raw):
+    return (0x801).to_bytes(4, "big") + raw[4:]  # the labels' magic number on an images file
+
+
+def images_27x28(arrays):
+    arrays["train-images-idx3-ubyte"] = arrays["train-images-idx3-ubyte"][:, :27, :]
+
+
+def label_10(arrays):
+    arrays["t10k-labels-idx1-ubyte"][7] = 10
+
+
+def five_more_labels(arrays):
+    labels = arrays["train-labels-idx1-ubyte"]
+    arrays["train-labels-idx1-ubyte"] = np.concatenate([labels, labels[:5]])
+
+
+PREPARE_CASES = [
+    pytest.param(None, ("train-images-idx3-ubyte", truncate),
+                 ["data/raw/train-images-idx3-ubyte: truncated: 78316 bytes, the header (100, 28, 28) needs 78416"],
+                 id="truncated-images"),
+    pytest.param(None, ("t10k-images-idx3-ubyte", wrong_magic),
+                 ["data/raw/t10k-images-idx3-ubyte: magic number 2049, expected 2051"], id="wrong-magic"),
+    pytest.param(images_27x28, None,
+                 ["data/raw/train-images-idx3-ubyte: images of 27x28 pixels, expected 28x28"], id="27x28-images"),
+    pytest.param(label_10, None,
+                 ["data/raw/t10k-labels-idx1-ubyte: label 10 at index 7 (1 labels outside 0-9)"], id="label-10"),
+    pytest.param(five_more_labels, None, ["data/raw/train-*: 100 images but 105 labels"], id="5-more-labels"),
+]
+
+
+@pytest.mark.parametrize("edit_arrays, edit_bytes, fragments", PREPARE_CASES)
+def test_prepare_refuses_a_bad_raw_file(project, capsys, edit_arrays, edit_bytes, fragments):
+    write_params(project)
+    arrays = tiny_data.make_arrays(train_per_class=10, test_per_class=3)
+    if edit_arrays is not None:
+        edit_arrays(arrays)
+    tiny_data.write_dataset(project / "data" / "raw", arrays, compress=False)
+    if edit_bytes is not None:
+        name, edit = edit_bytes
+        path = project / "data" / "raw" / name
+        path.write_bytes(edit(path.read_bytes()))
+    put_earlier(project, "data/prepared/train.npz", "data/prepared/val.npz", "data/prepared/test.npz")
+    run_refused(project, capsys, prepare.main, *fragments)
+
+
+# ---------------------------------------------------------------- data: train
+
+
+def train_data_project(root):
+    write_params(root)
+    put_prepared(root, ("train", "val"))
+    put_earlier(root, *train_outputs("baseline"))
+
+
+def test_train_refuses_a_missing_train_split(project, capsys):
+    train_data_project(project)
+    os.remove(project / "data" / "prepared" / "train.npz")
+    run_refused(project, capsys, lambda: train.main(["baseline"]),
+                "error: data/prepared/train.npz: missing (run `dvc repro` to make it)")
+
+
+def test_train_refuses_a_validation_split_that_is_text(project, capsys):
+    train_data_project(project)
+    put(project, "data/prepared/val.npz", "x,y\n0.5,3\n")
+    run_refused(project, capsys, lambda: train.main(["baseline"]),
+                "error: data/prepared/val.npz: not a split with arrays x and y (")
+
+
+def test_train_refuses_an_empty_validation_split(project, capsys):
+    train_data_project(project)
+    put(project, "data/prepared/val.npz", b"")
+    run_refused(project, capsys, lambda: train.main(["baseline"]),
+                "error: data/prepared/val.npz: not a split with arrays x and y (")
+
+
+def test_train_refuses_a_cut_off_train_split(project, capsys):
+    train_data_project(project)
+    path = project / "data" / "prepared" / "train.npz"
+    path.write_bytes(path.read_bytes()[:5000])  # a copy interrupted half-way
+    run_refused(project, capsys, lambda: train.main(["baseline"]),
+                "error: data/prepared/train.npz: not a split with arrays x and y (")
+
+
+# ---------------------------------------------------------------- models: evaluate
+
+
+def evaluate_model_project(root):
+    """Every input of evaluate for every variant; the first variant loaded gets the bad model."""
+    names = params.variant_names(write_params(root))
+    put_evaluate_inputs(root, names)
+    put_earlier(root, *evaluate_earlier(names))
+    return names[0], f"models/train/{names[0]}.keras"
+
+
+def test_evaluate_refuses_a_missing_model(project, capsys):
+    _, model = evaluate_model_project(project)
+    os.remove(project / model)
+    run_refused(project, capsys, evaluate.main, f"error: {model}: missing (run `dvc repro` to train it)")
+
+
+def test_evaluate_refuses_a_model_that_is_not_keras(project, capsys):
+    _, model = evaluate_model_project(project)
+    put(project, model, "this is a text file, not a model\n")
+    run_refused(project, capsys, evaluate.main, f"error: {model}: not a Keras model (")
+
+
+# Importing TensorFlow 2.21 writes C++ log lines (oneDNN notice, absl warning) to
+# stderr, even with TF_CPP_MIN_LOG_LEVEL=3, so every model file is checked first.
+def test_evaluate_run_as_a_program_prints_one_line_for_a_model_that_is_not_keras(tmp_path):
+    names = params.variant_names(write_params(tmp_path))
+    put_evaluate_inputs(tmp_path, names)
+    model = f"models/train/{names[0]}.keras"
+    put(tmp_path, model, "this is a text file, not a model\n")
+    environment = {**os.environ, "PYTHONPATH": ROOT}
+    result = subprocess.run([sys.executable, "-m", "stages.evaluate"], cwd=tmp_path, env=environment,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: {model}: not a Keras model (")
