@@ -68,8 +68,9 @@ class Study:
     def __init__(self, all_params):
         self.params = all_params
         self.names = params.variant_names(all_params)
-        self.study_variants = params.evaluate_params(all_params)["select_from"]
-        self.compared = params.evaluate_params(all_params)["compare_with_baseline"]
+        settings = params.evaluate_params(all_params)
+        self.study_variants = settings["select_from"]
+        self.compared = settings["compare_with_baseline"]
         self.train = {n: read_json(os.path.join("metrics", "train", f"{n}.json")) for n in self.names}
         self.evaluate = read_json(os.path.join("metrics", "evaluate.json"))
         self.kfold = read_json(os.path.join("metrics", "kfold.json"))
