@@ -1,0 +1,38 @@
+"""The stages of the study, one module each (`python -m stages.<stage>`), and what they share.
+
+Every stage run as a program records its wall time and peak memory (resident set
+size) in logs/resources/<stage and arguments>.json when it exits. That folder is
+not a DVC output and no stage reads it; benchmarks/benchmark.py reports it.
+"""
+
+import atexit
+import json
+import os
+import re
+import resource
+import sys
+import time
+
+_STARTED = time.time()
+
+
+def _record_resources():
+    script = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if os.path.dirname(script) != os.path.dirname(os.path.abspath(__file__)):
+        return  # imported by a test or a tool, not run as a stage
+    stage = " ".join([os.path.splitext(os.path.basename(script))[0], *sys.argv[1:]])
+    record = {
+        "stage": stage,
+        "wall_s": round(time.time() - _STARTED, 1),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    try:
+        os.makedirs(os.path.join("logs", "resources"), exist_ok=True)
+        with open(os.path.join("logs", "resources", re.sub(r"[^\w.-]+", "_", stage) + ".json"), "w") as stream:
+            json.dump(record, stream)
+    except OSError:
+        pass  # a measurement, never a reason to fail a stage
+
+
+atexit.register(_record_resources)

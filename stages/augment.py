@@ -1,11 +1,12 @@
-"""Stage augment@<preset>: an augmented copy of the training split, and a figure of its transforms.
+"""Stage augment@<variant>: the augmented training set of one augmented variant, and a figure of its transforms.
 
-    python -m stages.augment rotate_vflip_noise
+    python -m stages.augment baseline_aug
 
-Reads params.yaml `augmentations.<preset>` and data/prepared/train.npz (never the
-validation or test split). Writes data/augmented/<preset>.npz: the original
+Reads params.yaml `augmented_variants.<variant>.augmentation` (the name of a
+preset), `augmentations.<preset>` and data/prepared/train.npz (never the
+validation or test split). Writes data/augmented/<variant>.npz: the original
 images followed by `copies` transformed copies of each, labels alongside, and
-plots/figures/augmentation_<preset>.png: one image, then each transform in turn.
+plots/figures/augmentation_<variant>.png: one image, then each transform in turn.
 Every transform works on the whole array at once (NumPy), not image by image.
 """
 
@@ -134,10 +135,18 @@ def save_figure(path, image, label, preset):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("preset", help="a name under `augmentations` in params.yaml")
-    name = parser.parse_args(argv).preset
+    parser.add_argument("variant", help="a name under `augmented_variants` in params.yaml")
+    name = parser.parse_args(argv).variant
     try:
-        preset = params.augmentation_params(params.load(), name)
+        all_params = params.load()
+        augmented = params.section(all_params, "augmented_variants")
+        if not isinstance(augmented, dict) or name not in augmented:
+            # (A plain variant, or no variant: either way not one this stage makes data for.)
+            known = ", ".join(map(str, augmented)) if isinstance(augmented, dict) else "none"
+            raise params.ParamsError(
+                f"{params.PARAMS_FILE}: augmented_variants: no augmented variant named {name!r} (known: {known})"
+            )
+        preset = params.augmentation_params(all_params, params.model_spec(all_params, name)["augmentation"])
         x, y = files.load_split(TRAIN_PATH)
     except (params.ParamsError, DataError) as error:
         params.fail(error)

@@ -60,10 +60,22 @@ def classification_report(y_true, y_pred):
     return float(accuracy_score(y_true, y_pred)), per_class
 
 
-def write_confusion_csv(path, y_true, y_pred):
-    """One row per test image, `actual,predicted` class names: DVC's confusion template."""
-    rows = [(CLASS_NAMES[a], CLASS_NAMES[p]) for a, p in zip(y_true, y_pred)]
-    files.write_csv(path, ("actual", "predicted"), rows)
+def write_confusion_csv(path, y_true, y_pred, seeds=None):
+    """One row per test image, `actual,predicted` class names: DVC's confusion template.
+
+    With `seeds`, y_pred is one array per seed and each row starts with its seed
+    (`seed,actual,predicted`); the chart then counts the seeds together.
+    """
+    if seeds is None:
+        rows = [(CLASS_NAMES[a], CLASS_NAMES[p]) for a, p in zip(y_true, y_pred)]
+        files.write_csv(path, ("actual", "predicted"), rows)
+        return
+    rows = [
+        (seed, CLASS_NAMES[a], CLASS_NAMES[p])
+        for seed, predicted in zip(seeds, y_pred)
+        for a, p in zip(y_true, predicted)
+    ]
+    files.write_csv(path, ("seed", "actual", "predicted"), rows)
 
 
 def confusion_matrix(y_true, y_pred):

@@ -8,6 +8,7 @@ before a stage runs). A run killed at any moment resumes from the last finished
 epoch and ends with the same weights as one never interrupted.
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -16,7 +17,7 @@ import shutil
 import numpy as np
 
 from stages import files
-from stages.models import build_model, learning_rate_for_epoch
+from stages.models import build_model, is_per_step_schedule, learning_rate_for_epoch
 
 CHECKPOINT_ROOT = "checkpoints"
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
@@ -35,6 +36,26 @@ def set_up_tensorflow(seed):
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+
+
+def distribution_strategy(name):
+    """TensorFlow's strategy for params `strategy`; None for the default (one device).
+
+    mirrored: one replica per local GPU or, with no GPU, per logical CPU device
+    (tf.config.set_logical_device_configuration makes several); multi_worker:
+    one replica per worker that TF_CONFIG lists. Gradients are summed over replicas
+    each step, so the global batch is batch_size times the number of replicas.
+    """
+    import tensorflow as tf
+
+    if name == "default":
+        return None
+    if name == "mirrored":
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy(devices=[device.name for device in devices])
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"unknown strategy {name!r}")
 
 
 def fingerprint(spec, *arrays):
@@ -117,31 +138,40 @@ def _epoch_logger(total_epochs):
     return EpochLogger()
 
 
-def train(name, spec, train_data, val_data, checkpoint_root=CHECKPOINT_ROOT):
-    """Trains the model of `spec`; returns (model, history rows, its Checkpoint to remove when done)."""
+def train(name, spec, train_data, val_data, checkpoint_root=CHECKPOINT_ROOT, callbacks=()):
+    """Trains the model of `spec`; returns (model, history rows, its Checkpoint to remove when done).
+
+    `callbacks`: more Keras callbacks for every epoch's fit (the benchmark times steps with one).
+    """
     import keras
 
     x_train, y_train = train_data
     x_val, y_val = val_data
     set_up_tensorflow(spec["seed"])
+    strategy = distribution_strategy(spec["strategy"])
+    replicas = 1 if strategy is None else strategy.num_replicas_in_sync
+    global_batch_size = spec["batch_size"] * replicas
+    steps_per_epoch = -(-len(x_train) // global_batch_size)
     checkpoint = Checkpoint(name, fingerprint(spec, x_train, y_train, x_val, y_val), checkpoint_root)
-    resumed = checkpoint.load()
-    if resumed is None:
-        model, history = build_model(spec, name=name), []
-    else:
-        model, history = resumed
-        print(f"{name}: resuming after epoch {len(history)} from {checkpoint.directory}/")
-    scheduler = keras.callbacks.LearningRateScheduler(lambda epoch: learning_rate_for_epoch(spec, epoch))
-    logger = _epoch_logger(spec["epochs"])
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        resumed = checkpoint.load()
+        if resumed is None:
+            model, history = build_model(spec, name=name, steps_per_epoch=steps_per_epoch), []
+        else:
+            model, history = resumed
+            print(f"{name}: resuming after epoch {len(history)} from {checkpoint.directory}/")
+    callbacks = [_epoch_logger(spec["epochs"]), *callbacks]
+    if not is_per_step_schedule(spec):  # a per-step schedule lives in the optimizer
+        callbacks.insert(0, keras.callbacks.LearningRateScheduler(lambda epoch: learning_rate_for_epoch(spec, epoch)))
     for epoch in range(len(history), spec["epochs"]):
         order = np.random.default_rng([spec["seed"], epoch]).permutation(len(x_train))
         logs = model.fit(
             x_train[order], y_train[order],
-            batch_size=spec["batch_size"],
+            batch_size=global_batch_size,
             initial_epoch=epoch, epochs=epoch + 1,
             shuffle=False,
             validation_data=(x_val, y_val),
-            callbacks=[scheduler, logger],
+            callbacks=callbacks,
             verbose=0,
         ).history
         history.append({
@@ -150,10 +180,17 @@ def train(name, spec, train_data, val_data, checkpoint_root=CHECKPOINT_ROOT):
             "accuracy": logs["accuracy"][-1],
             "val_loss": logs["val_loss"][-1],
             "val_accuracy": logs["val_accuracy"][-1],
-            "learning_rate": learning_rate_for_epoch(spec, epoch),
+            "learning_rate": epoch_learning_rate(model, spec, epoch),
         })
         checkpoint.save(model, history)
     return model, history, checkpoint
+
+
+def epoch_learning_rate(model, spec, epoch):
+    """The rate of the epoch just trained: the step decay's, or a per-step schedule's at its last step."""
+    if is_per_step_schedule(spec):
+        return float(model.optimizer.learning_rate.numpy())
+    return learning_rate_for_epoch(spec, epoch)
 
 
 def evaluate(model, x, y):

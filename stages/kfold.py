@@ -2,9 +2,9 @@
 
     python -m stages.kfold 0
 
-Reads params.yaml `kfold`, `baseline`, `variants.<kfold.variant>` and all 60,000
+Reads params.yaml `kfold`, `baseline`, the chosen `protocols` entry, `variants.<kfold.variant>` and all 60,000
 training images (data/prepared/train.npz and val.npz together). Trains the
-variant on the other k-1 folds and validates on this one. Writes
+variant on the other k-1 folds (with the seed kfold.seed) and validates on this one. Writes
 models/kfold/fold_<fold>.keras, metrics/kfold/fold_<fold>.json and
 plots/kfold/fold_<fold>.csv.
 """
@@ -47,7 +47,7 @@ def main(argv=None):
                 f"{params.PARAMS_FILE}: kfold.n_splits: fold {fold} (the command's argument) does not exist "
                 f"with n_splits {settings['n_splits']} (folds are 0 to {settings['n_splits'] - 1})"
             )
-        spec = params.model_spec(all_params, settings["variant"])
+        spec = params.model_spec(all_params, settings["variant"], settings["seed"])
         x, y = all_training_images()
     except (params.ParamsError, DataError) as error:
         params.fail(error)

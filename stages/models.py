@@ -10,31 +10,65 @@ IMAGE_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
 
 
+def is_step_decay(spec):
+    return spec["lr_schedule"] is not None and "drop_every_epochs" in spec["lr_schedule"]
+
+
+def is_per_step_schedule(spec):
+    """Warm-up + cosine changes the rate at every step, inside the optimizer."""
+    return spec["lr_schedule"] is not None and "warmup_epochs" in spec["lr_schedule"]
+
+
 def learning_rate_for_epoch(spec, epoch):
     """The learning rate of 0-based `epoch`: constant, or the seed's step decay.
 
     With lr_schedule {drop_every_epochs: 5, factor: 0.5} epochs 0-4 train at the
-    initial rate, 5-9 at half of it, and so on.
+    initial rate, 5-9 at half of it, and so on. (A per-step schedule is read from
+    the optimizer instead; see fitting.py.)
     """
-    schedule = spec["lr_schedule"]
-    if schedule is None:
+    if not is_step_decay(spec):
         return float(spec["learning_rate"])
+    schedule = spec["lr_schedule"]
     return float(spec["learning_rate"] * schedule["factor"] ** (epoch // schedule["drop_every_epochs"]))
 
 
-def build_optimizer(spec):
+def warmup_cosine(spec, steps_per_epoch):
+    """A linear warm-up from 0 to `learning_rate` over warmup_epochs, then a cosine decay to 0 at the last step.
+
+    The shape of a one-cycle schedule: a high rate early, when the loss is far from
+    its minimum, and a small one at the end, so fewer epochs reach the same accuracy.
+    """
     import keras
 
+    total_steps = spec["epochs"] * steps_per_epoch
+    warmup_steps = min(spec["lr_schedule"]["warmup_epochs"] * steps_per_epoch, total_steps - 1)
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0,
+        decay_steps=max(total_steps - warmup_steps, 1),
+        warmup_target=float(spec["learning_rate"]),
+        warmup_steps=warmup_steps,
+    )
+
+
+def build_optimizer(spec, steps_per_epoch=None):
+    """The optimizer of `spec`; a per-step schedule needs the number of steps in an epoch."""
+    import keras
+
+    learning_rate = spec["learning_rate"]
+    if is_per_step_schedule(spec):
+        if steps_per_epoch is None:
+            raise ValueError("a warm-up + cosine schedule needs steps_per_epoch")
+        learning_rate = warmup_cosine(spec, steps_per_epoch)
     if spec["optimizer"] == "adam":
-        return keras.optimizers.Adam(learning_rate=spec["learning_rate"])
+        return keras.optimizers.Adam(learning_rate=learning_rate)
     if spec["optimizer"] == "sgd":
-        return keras.optimizers.SGD(learning_rate=spec["learning_rate"], momentum=spec["momentum"])
+        return keras.optimizers.SGD(learning_rate=learning_rate, momentum=spec["momentum"])
     if spec["optimizer"] == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate=spec["learning_rate"], momentum=spec["momentum"])
+        return keras.optimizers.RMSprop(learning_rate=learning_rate, momentum=spec["momentum"])
     raise ValueError(f"unknown optimizer {spec['optimizer']!r}")
 
 
-def _activated(make_layer, spec):
+def _activated(make_layer, spec, dtype):
     """The layer `make_layer(activation)` makes, then its activation.
 
     With batch norm the layer is linear and the normalisation goes between it and
@@ -44,32 +78,46 @@ def _activated(make_layer, spec):
 
     if not spec["batch_norm"]:
         return [make_layer(spec["activation"])]
-    return [make_layer(None), keras.layers.BatchNormalization(), keras.layers.Activation(spec["activation"])]
+    return [
+        make_layer(None),
+        keras.layers.BatchNormalization(**dtype),
+        keras.layers.Activation(spec["activation"], **dtype),
+    ]
 
 
-def build_model(spec, name="model"):
-    """The compiled Keras model that `spec` describes."""
+def build_model(spec, name="model", steps_per_epoch=None):
+    """The compiled Keras model that `spec` describes.
+
+    With precision mixed_bfloat16 every layer computes in bfloat16 and keeps its
+    weights in float32; the softmax layer stays float32 so the loss is computed in
+    float32. With float32 no dtype is passed, so the model is exactly the seed's.
+    """
     import keras
 
+    dtype = {} if spec["precision"] == "float32" else {"dtype": spec["precision"]}
     layers = [keras.Input(shape=IMAGE_SHAPE)]
     for filters, kernel_size in zip(spec["filters"], spec["kernel_sizes"]):
         layers += _activated(
-            lambda activation: keras.layers.Conv2D(filters, kernel_size, activation=activation), spec
+            lambda activation: keras.layers.Conv2D(filters, kernel_size, activation=activation, **dtype), spec, dtype
         )
         layers += [
-            keras.layers.MaxPooling2D(pool_size=spec["pool_size"]),
-            keras.layers.Dropout(spec["conv_dropout_rate"]),
+            keras.layers.MaxPooling2D(pool_size=spec["pool_size"], **dtype),
+            keras.layers.Dropout(spec["conv_dropout_rate"], **dtype),
         ]
-    layers.append(keras.layers.Flatten())
-    layers += _activated(lambda activation: keras.layers.Dense(spec["dense_units"], activation=activation), spec)
+    layers.append(keras.layers.Flatten(**dtype))
+    layers += _activated(
+        lambda activation: keras.layers.Dense(spec["dense_units"], activation=activation, **dtype), spec, dtype
+    )
     layers += [
-        keras.layers.Dropout(spec["dense_dropout_rate"]),
-        keras.layers.Dense(NUM_CLASSES, activation="softmax"),
+        keras.layers.Dropout(spec["dense_dropout_rate"], **dtype),
+        keras.layers.Dense(NUM_CLASSES, activation="softmax", **({"dtype": "float32"} if dtype else {})),
     ]
     model = keras.Sequential(layers, name=name)
     model.compile(
-        optimizer=build_optimizer(spec),
+        optimizer=build_optimizer(spec, steps_per_epoch),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
+        # Keras's "auto" already turns XLA off under op determinism; saying so keeps it off.
+        jit_compile=spec["jit_compile"],
     )
     return model

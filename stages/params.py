@@ -101,11 +101,17 @@ def sha256_table(value):
 def lr_schedule(value):
     if value is None:
         return True
+    if isinstance(value, dict) and set(value) == {"drop_every_epochs", "factor"}:
+        return positive_int(value["drop_every_epochs"]) and factor(value["factor"])
+    if isinstance(value, dict) and set(value) == {"warmup_epochs", "decay"}:
+        return non_negative_int(value["warmup_epochs"]) and value["decay"] == "cosine"
+    return False
+
+
+def seed_list(value):
     return (
-        isinstance(value, dict)
-        and set(value) == {"drop_every_epochs", "factor"}
-        and positive_int(value["drop_every_epochs"])
-        and factor(value["factor"])
+        isinstance(value, list) and len(value) > 0
+        and all(non_negative_int(v) for v in value) and len(set(value)) == len(value)
     )
 
 
@@ -130,11 +136,14 @@ MODEL_KEYS = {
     "optimizer": (one_of("adam", "sgd", "rmsprop"), "one of adam, sgd, rmsprop"),
     "learning_rate": (positive_number, "a number > 0"),
     "momentum": (rate, "a number in [0, 1)"),
-    "lr_schedule": (lr_schedule, "null or {drop_every_epochs: positive integer, factor: number in (0, 1]}"),
+    "lr_schedule": (lr_schedule, "null, {drop_every_epochs: positive integer, factor: number in (0, 1]} "
+                                 "or {warmup_epochs: integer >= 0, decay: cosine}"),
     "augmentation": (optional_text, "null or the name of an entry of `augmentations`"),
     "epochs": (positive_int, "a positive integer"),
     "batch_size": (positive_int, "a positive integer"),
-    "seed": (non_negative_int, "an integer >= 0"),
+    "precision": (one_of("float32", "mixed_bfloat16"), "float32 or mixed_bfloat16"),
+    "jit_compile": (boolean, "true or false"),
+    "strategy": (one_of("default", "mirrored", "multi_worker"), "one of default, mirrored, multi_worker"),
 }
 AUGMENTATION_KEYS = {
     "copies": (positive_int, "a positive integer"),
@@ -150,7 +159,7 @@ KFOLD_KEYS = {
     "n_splits": (lambda v: _is_int(v) and v >= 2, "an integer >= 2"),
     "folds": (lambda v: isinstance(v, list) and len(v) > 0 and all(non_negative_int(f) for f in v)
               and len(set(v)) == len(v), "a non-empty list of distinct fold indices"),
-    "seed": (non_negative_int, "an integer >= 0"),
+    "seed": (non_negative_int, "an integer >= 0"),  # of the folds and of each fold's training
 }
 EVALUATE_KEYS = {
     "select_from": (lambda v: isinstance(v, list) and len(v) > 0, "a non-empty list of variant names"),
@@ -260,11 +269,40 @@ def variant_names(params, path=PARAMS_FILE):
     return names
 
 
-def model_spec(params, name, path=PARAMS_FILE):
-    """The full spec of variant `name`: the baseline with the variant's overrides."""
+def seeds(params, path=PARAMS_FILE):
+    """The seeds every variant is trained with, once each."""
+    value = section(params, "seeds", path)
+    if not seed_list(value):
+        raise ParamsError(f"{path}: seeds: expected a non-empty list of distinct integers >= 0, got {_describe(value)}")
+    return value
+
+
+def protocol_overrides(params, path=PARAMS_FILE):
+    """The keys the chosen `protocol` (an entry of `protocols`) sets over the baseline's."""
+    protocols = section(params, "protocols", path)
+    if not isinstance(protocols, dict) or not protocols:
+        raise ParamsError(f"{path}: protocols: expected a mapping of protocol names to overrides")
+    name = section(params, "protocol", path)
+    if name not in protocols:
+        raise ParamsError(f"{path}: protocol: no protocol named {name!r} (known: {', '.join(map(str, protocols))})")
+    # Every entry is checked, not only the chosen one: a mistake in another shows
+    # now, not when someone switches to it.
+    for other, overrides in protocols.items():
+        check_keys(overrides or {}, MODEL_KEYS, f"protocols.{other}", path, partial=True)
+        if "augmentation" in (overrides or {}):
+            raise ParamsError(f"{path}: protocols.{other}.augmentation: set by augmented_variants, not by a protocol")
+    return protocols[name] or {}
+
+
+def model_spec(params, name, seed=None, path=PARAMS_FILE):
+    """The full spec of variant `name`: the baseline, the protocol's overrides, then the variant's.
+
+    `seed` (weights, dropout masks, order of batches) is added as spec["seed"].
+    """
     baseline = check_keys(section(params, "baseline", path), MODEL_KEYS, "baseline", path)
     if baseline["augmentation"] is not None:
         raise ParamsError(f"{path}: baseline.augmentation: expected null (augmented_variants set it)")
+    baseline = {**baseline, **protocol_overrides(params, path)}
     names = variant_names(params, path)
     if name not in names:
         raise ParamsError(f"{path}: variants: no variant named {name!r} (known: {', '.join(names)})")
@@ -272,7 +310,7 @@ def model_spec(params, name, path=PARAMS_FILE):
     where = f"{section_name}.{name}"
     overrides = params[section_name][name] or {}
     check_keys(overrides, MODEL_KEYS, where, path, partial=True)
-    spec = {**baseline, **overrides}
+    spec = {**baseline, **overrides, "seed": seed}
     _check_model_shape(spec, where if "kernel_sizes" in overrides or "filters" in overrides else "baseline", path)
     if section_name == "variants" and spec["augmentation"] is not None:
         raise ParamsError(f"{path}: {where}.augmentation: a variant trained on augmented data belongs under augmented_variants")
@@ -303,7 +341,7 @@ def kfold_params(params, path=PARAMS_FILE):
         raise ParamsError(
             f"{path}: kfold.variant: expected the name of an entry of `variants`, got {kfold['variant']!r}"
         )
-    model_spec(params, kfold["variant"], path)
+    model_spec(params, kfold["variant"], kfold["seed"], path)
     return kfold
 
 
@@ -328,8 +366,9 @@ def check_all(params, path=PARAMS_FILE):
     """Checks every section, as each stage would."""
     data_params(params, path)
     prepare_params(params, path)
+    seeds(params, path)
     for name in variant_names(params, path):
-        model_spec(params, name, path)
+        model_spec(params, name, path=path)
     for name in section(params, "augmentations", path) or {}:
         augmentation_params(params, name, path)
     kfold_params(params, path)

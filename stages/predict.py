@@ -1,6 +1,11 @@
 """Classify your own images with a trained model of the study.
 
-    python -m stages.predict shirt.jpg boot.png [--model baseline] [--json]
+    python -m stages.predict shirt.jpg boot.png [--model baseline [--seed 43]] [--json]
+
+--model NAME loads models/train/NAME/seed_<seed>.keras, the model of variant NAME
+trained with the first seed of params.yaml `seeds` (or with --seed N); --model
+may also be the path of any .keras file. Without --model: the best variant of
+metrics/evaluate.json (else the baseline), first seed.
 
 Each image, of any size or colour, is made into a 28x28 grayscale image the way
 Fashion-MNIST was made from product photos: grayscale, background dark (photos
@@ -18,6 +23,7 @@ import sys
 
 import numpy as np
 
+from stages import params
 from stages.fashion_mnist import CLASS_NAMES
 from stages.files import DataError
 
@@ -85,16 +91,31 @@ def default_model_name():
         return "baseline"
 
 
+def model_path(name, seed=None):
+    """The .keras file of variant `name` and `seed` (default: the first of params.yaml `seeds`), or `name` itself if a .keras path."""
+    if name.endswith(".keras"):
+        if seed is not None:
+            raise params.ParamsError(f"--seed {seed}: a .keras path names one model, --seed chooses among a variant's")
+        return name
+    if seed is None:
+        seed = params.seeds(params.load())[0]
+    return os.path.join("models", "train", name, f"seed_{seed}.keras")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("images", nargs="+", help="PNG, JPEG or other image files")
-    parser.add_argument("--model", help="a trained variant (models/train/NAME.keras) or a .keras path; "
+    parser.add_argument("--model", help="a trained variant (models/train/NAME/seed_<seed>.keras) or a .keras path; "
                         "default: the best model of metrics/evaluate.json")
+    parser.add_argument("--seed", type=int, help="which seed's model of the variant; default: the first of params.yaml `seeds`")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     arguments = parser.parse_args(argv)
 
-    name = arguments.model or default_model_name()
-    path = name if name.endswith(".keras") else os.path.join("models", "train", f"{name}.keras")
+    try:
+        path = model_path(arguments.model or default_model_name(), arguments.seed)
+    except params.ParamsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     inputs, failed = {}, 0
     for image_path in arguments.images:
         try:

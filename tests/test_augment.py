@@ -162,15 +162,37 @@ def test_main_reads_only_the_train_split(tmp_path, monkeypatch):
         return real_open(file, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "open", recording_open)
-    augment.main(["hflip_rotate_shift"])
+    augment.main(["baseline_aug_hflip"])  # an augmented variant, whose preset is hflip_rotate_shift
     monkeypatch.setattr(builtins, "open", real_open)
 
     assert str(tmp_path / "data" / "prepared" / "train.npz") in opened
     for name, (data, mtime) in untouched.items():
         assert str(tmp_path / name) not in opened
         assert (tmp_path / name).read_bytes() == data and os.stat(tmp_path / name).st_mtime_ns == mtime
-    augmented_x, augmented_y = load_split("data/augmented/hflip_rotate_shift.npz")
+    augmented_x, augmented_y = load_split("data/augmented/baseline_aug_hflip.npz")
     assert augmented_x.shape == (20, 28, 28, 1)
     np.testing.assert_array_equal(augmented_x[:10], x)
     np.testing.assert_array_equal(augmented_y, np.tile(y, 2))
-    assert (tmp_path / "plots" / "figures" / "augmentation_hflip_rotate_shift.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "plots" / "figures" / "augmentation_baseline_aug_hflip.png").read_bytes()[:4] == b"\x89PNG"
+    assert sorted(os.listdir(tmp_path / "data" / "augmented")) == ["baseline_aug_hflip.npz"]
+
+
+def test_main_uses_the_preset_of_the_variant(tmp_path, monkeypatch, capsys):
+    # Two augmented variants may share a preset; each gets its own file, made with the preset's settings.
+    pytest.importorskip("matplotlib")
+    import yaml
+
+    with open(os.path.join(ROOT, "params.yaml")) as stream:
+        values = yaml.safe_load(stream)
+    values["augmented_variants"]["twin"] = {"augmentation": "rotate_vflip_noise", "learning_rate": 0.002}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(values))
+    monkeypatch.chdir(tmp_path)
+    x, y = tiny_split(10)
+    save_split("data/prepared/train.npz", x, y)
+    augment.main(["twin"])
+    augment.main(["baseline_aug"])
+    twin, _ = load_split("data/augmented/twin.npz")
+    seed_preset, _ = load_split("data/augmented/baseline_aug.npz")
+    np.testing.assert_array_equal(twin, seed_preset)
+    np.testing.assert_array_equal(twin, augment.augment(x, y, values["augmentations"]["rotate_vflip_noise"])[0])
+    assert "augment@twin: 10 training images -> 20 in data/augmented/twin.npz" in capsys.readouterr().out

@@ -5,7 +5,7 @@ import pytest
 from sklearn.metrics import precision_recall_fscore_support
 
 from stages import evaluation
-from stages.evaluate import select_best
+from stages.evaluate import mean_per_class, select_best
 from stages.fashion_mnist import CLASS_NAMES
 
 Y_TRUE = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 9])
@@ -50,6 +50,27 @@ def test_write_confusion_csv(tmp_path):
     path = tmp_path / "plots" / "confusion.csv"
     evaluation.write_confusion_csv(str(path), np.array([0, 9, 6]), np.array([6, 9, 0]))
     assert path.read_text() == "actual,predicted\nT-shirt/top,Shirt\nAnkle boot,Ankle boot\nShirt,T-shirt/top\n"
+
+
+def test_write_confusion_csv_of_several_seeds(tmp_path):
+    path = tmp_path / "confusion.csv"
+    evaluation.write_confusion_csv(str(path), np.array([0, 9]), [np.array([6, 9]), np.array([0, 7])], [42, 43])
+    assert path.read_text() == (
+        "seed,actual,predicted\n"
+        "42,T-shirt/top,Shirt\n42,Ankle boot,Ankle boot\n"
+        "43,T-shirt/top,T-shirt/top\n43,Ankle boot,Sneaker\n"
+    )
+
+
+def test_mean_per_class_over_seeds():
+    first = evaluation.classification_report(Y_TRUE, Y_PRED)[1]
+    second = evaluation.classification_report(Y_TRUE, Y_TRUE)[1]  # every answer right
+    mean = mean_per_class([first, second])
+    assert list(mean) == list(CLASS_NAMES)
+    assert mean["Pullover"] == pytest.approx({"precision": 1.0, "recall": 0.75, "f1": (2 / 3 + 1) / 2, "support": 4})
+    assert mean["T-shirt/top"]["precision"] == pytest.approx((2 / 3 + 1) / 2)
+    assert mean["Bag"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    assert mean_per_class([first]) == first
 
 
 def test_confusion_matrix_has_all_ten_classes():

@@ -1,8 +1,15 @@
-"""stages.kfold.fold_indices: disjoint, covering, stratified folds."""
+"""stages.kfold: disjoint, covering, stratified folds, and the seed of each fold's training."""
+
+import os
 
 import numpy as np
+import pytest
+import yaml
 
+from stages import files, fitting, kfold
 from stages.kfold import fold_indices
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_folds_are_disjoint_covering_and_stratified():
@@ -27,3 +34,34 @@ def test_folds_depend_on_the_seed_only():
     assert any(not np.array_equal(a, b) for (_, a), (_, b) in zip(first, other))
     # Shuffled: the first fold is not simply the first images of each class.
     assert not np.array_equal(first[0][1], np.sort(np.concatenate([np.arange(c * 10, c * 10 + 2) for c in range(10)])))
+
+
+def test_each_fold_trains_with_the_kfold_seed(tmp_path, monkeypatch):
+    """kfold.seed draws the folds and seeds each fold's training (not the `seeds` of the variants)."""
+    with open(os.path.join(ROOT, "params.yaml")) as stream:
+        values = yaml.safe_load(stream)
+    values["kfold"].update(seed=7, n_splits=2, folds=[0, 1])
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(values))
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    for name, count in (("train", 30), ("val", 10)):
+        labels = (np.arange(count) % 10).astype(np.uint8)
+        files.save_split(f"data/prepared/{name}.npz", rng.random((count, 28, 28, 1), dtype=np.float32), labels)
+
+    calls = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_train(name, spec, train_data, val_data, **_):
+        calls.append((name, spec, len(train_data[0]), len(val_data[0])))
+        raise Stop
+
+    monkeypatch.setattr(fitting, "train", fake_train)
+    with pytest.raises(Stop):
+        kfold.main(["1"])
+    (name, spec, train_count, val_count), = calls
+    assert name == "kfold_fold_1"
+    assert spec["seed"] == 7 and spec["lr_schedule"] == values["variants"]["baseline_lr"]["lr_schedule"]
+    assert (train_count, val_count) == (20, 20)
+    assert not os.path.exists("models") and not os.path.exists("metrics")

@@ -1,4 +1,4 @@
-"""stages.models: parameter counts against a hand formula, and the step decay of the learning rate."""
+"""stages.models: parameter counts against a hand formula, mixed precision, and the learning-rate schedules."""
 
 import os
 
@@ -70,3 +70,100 @@ def test_step_decay_of_the_learning_rate():
 def test_constant_learning_rate_without_schedule():
     spec = params.model_spec(ALL_PARAMS, "sgd")
     assert [models.learning_rate_for_epoch(spec, epoch) for epoch in (0, 7, 14)] == [0.01, 0.01, 0.01]
+
+
+def test_mixed_bfloat16_computes_in_bfloat16_but_the_softmax_in_float32(keras):
+    spec = {**params.model_spec(ALL_PARAMS, "baseline"), "precision": "mixed_bfloat16"}
+    model = models.build_model(spec, name="mixed")
+    *hidden, last = model.layers
+    assert last.compute_dtype == "float32" and last.variable_dtype == "float32"
+    for layer in hidden:
+        assert layer.compute_dtype == "bfloat16", layer.name
+        assert layer.variable_dtype == "float32", layer.name  # weights stay float32
+    assert all(weight.dtype == "float32" for weight in model.weights)
+    assert model.count_params() == 225_034
+    assert model.output_shape == (None, 10)
+    # The loss is computed on float32 probabilities.
+    import numpy as np
+
+    output = model(np.zeros((2, 28, 28, 1), dtype="float32"))
+    assert str(output.dtype) in ("float32", "<dtype: 'float32'>")
+    float32 = models.build_model(params.model_spec(ALL_PARAMS, "baseline"), name="float32")
+    assert {layer.compute_dtype for layer in float32.layers} == {"float32"}
+    keras.backend.clear_session()
+
+
+def test_mixed_bfloat16_batchnorm_keeps_the_parameter_count(keras):
+    spec = {**params.model_spec(ALL_PARAMS, "batchnorm"), "precision": "mixed_bfloat16"}
+    model = models.build_model(spec, name="mixed_bn")
+    assert model.count_params() == hand_count(spec) == 225_034 + 4 * (32 + 64 + 128)
+    assert model.layers[-1].compute_dtype == "float32"
+    assert {layer.compute_dtype for layer in model.layers[:-1]} == {"bfloat16"}
+    keras.backend.clear_session()
+
+
+def rate_at(optimizer, step):
+    """The optimizer's learning rate at `step` (its iteration count), as training would read it."""
+    optimizer.iterations.assign(step)
+    return float(optimizer.learning_rate)
+
+
+def warmup_cosine_spec(warmup_epochs=1, epochs=4, learning_rate=0.004):
+    spec = params.model_spec(ALL_PARAMS, "baseline")
+    return {**spec, "lr_schedule": {"warmup_epochs": warmup_epochs, "decay": "cosine"},
+            "epochs": epochs, "learning_rate": learning_rate}
+
+
+def test_warmup_then_cosine_schedule(keras):
+    import math
+
+    spec = warmup_cosine_spec()
+    steps_per_epoch = 10  # 40 steps: 10 of warm-up, then 30 of cosine
+    optimizer = models.build_optimizer(spec, steps_per_epoch)
+
+    def rate(step):
+        return rate_at(optimizer, step)
+
+    assert rate(0) == 0.0
+    assert rate(5) == pytest.approx(0.002, rel=1e-5)  # linear warm-up: half-way, half the rate
+    assert rate(10) == pytest.approx(0.004, rel=1e-5)  # the end of warm-up: learning_rate
+    # Cosine over the 30 steps after warm-up: lr/2 (1 + cos(pi t/30)).
+    assert rate(20) == pytest.approx(0.004 * 0.5 * (1 + math.cos(math.pi / 3)), rel=1e-5)  # 0.003
+    assert rate(20) == pytest.approx(0.003, rel=1e-5)
+    assert rate(25) == pytest.approx(0.002, rel=1e-5)  # the midpoint of the cosine: half the rate
+    assert rate(39) == pytest.approx(0.004 * 0.5 * (1 + math.cos(math.pi * 29 / 30)), rel=1e-4)
+    assert rate(39) < 0.004 * 0.01  # the last step: about 0
+    rates = [rate(step) for step in range(40)]
+    assert rates[:11] == sorted(rates[:11]) and rates[10:] == sorted(rates[10:], reverse=True)
+
+
+def test_warmup_cosine_without_warmup_and_its_steps_per_epoch(keras):
+    spec = warmup_cosine_spec(warmup_epochs=0, epochs=2)
+    optimizer = models.build_optimizer(spec, 5)
+    assert rate_at(optimizer, 0) == pytest.approx(0.004)  # no warm-up: the full rate at once
+    assert rate_at(optimizer, 9) < 0.004 * 0.05
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        models.build_optimizer(spec)
+    # Every optimizer takes the schedule.
+    for optimizer in ("sgd", "rmsprop"):
+        built = models.build_optimizer({**spec, "optimizer": optimizer, "momentum": 0.9}, 5)
+        assert rate_at(built, 0) == pytest.approx(0.004)
+
+
+def test_per_step_schedule_is_not_an_epoch_schedule():
+    spec = warmup_cosine_spec()
+    assert models.is_per_step_schedule(spec) and not models.is_step_decay(spec)
+    assert models.learning_rate_for_epoch(spec, 3) == 0.004  # the epoch callback is not used for it
+    step = params.model_spec(ALL_PARAMS, "baseline_lr")
+    assert models.is_step_decay(step) and not models.is_per_step_schedule(step)
+
+
+def test_the_fast_protocol_builds(keras):
+    fast = {**ALL_PARAMS, "protocol": "fast"}
+    spec = params.model_spec(fast, "baseline", 42)
+    model = models.build_model(spec, name="fast", steps_per_epoch=188)
+    assert model.count_params() == 225_034
+    assert model.layers[0].compute_dtype == "bfloat16"
+    assert rate_at(model.optimizer, 0) == 0.0
+    assert rate_at(model.optimizer, 188) == pytest.approx(spec["learning_rate"], rel=1e-5)  # one epoch of warm-up
+    keras.backend.clear_session()

@@ -27,7 +27,31 @@ def test_real_params_pass(real):
     ]
     spec = params.model_spec(real, "kernel7")
     assert spec["kernel_sizes"] == [7, 3] and spec["filters"] == [32, 64] and spec["learning_rate"] == 0.001
+    assert spec["seed"] is None and "seed" not in real["baseline"]
+    assert params.model_spec(real, "kernel7", 43)["seed"] == 43
     assert params.model_spec(real, "baseline_aug")["augmentation"] == "rotate_vflip_noise"
+    assert params.seeds(real) == [42, 43, 44]
+    assert real["protocol"] == "reproduce" and params.protocol_overrides(real) == {}
+    baseline = params.model_spec(real, "baseline")
+    assert (baseline["precision"], baseline["jit_compile"], baseline["strategy"]) == ("float32", False, "default")
+
+
+def test_protocol_sits_between_the_baseline_and_the_variant(real):
+    fast = change(real, ("protocol",), "fast")
+    assert params.protocol_overrides(fast) == real["protocols"]["fast"]
+    spec = params.model_spec(fast, "baseline", 42)
+    for key, value in real["protocols"]["fast"].items():
+        assert spec[key] == value, key
+    assert spec["filters"] == real["baseline"]["filters"] and spec["seed"] == 42
+    # A variant's own keys win over the protocol's; the protocol's win over the baseline's.
+    sgd = params.model_spec(fast, "sgd")
+    assert sgd["learning_rate"] == real["variants"]["sgd"]["learning_rate"] and sgd["optimizer"] == "sgd"
+    assert sgd["batch_size"] == real["protocols"]["fast"]["batch_size"] != real["baseline"]["batch_size"]
+    assert params.model_spec(fast, "baseline_lr")["lr_schedule"] == real["variants"]["baseline_lr"]["lr_schedule"]
+    # The reproduce protocol (an empty mapping, or null) changes nothing.
+    assert params.model_spec(real, "sgd")["batch_size"] == real["baseline"]["batch_size"]
+    null_protocol = change(real, ("protocols", "reproduce"), None)
+    assert params.model_spec(null_protocol, "baseline") == params.model_spec(real, "baseline")
 
 
 def change(real, keys, value):
@@ -64,6 +88,28 @@ CASES = [
     (("augmented_variants", "baseline_aug", "augmentation"), "nope", "augmentations: no augmentation named 'nope'"),
     (("augmentations", "hflip_rotate_shift", "max_shift_pixels"), 28, "augmentations.hflip_rotate_shift.max_shift_pixels"),
     (("data", "sha256", "t10k-images-idx3-ubyte"), "ABC", "data.sha256: expected a map"),
+    (("baseline", "seed"), 42, "baseline.seed: unknown key"),  # a params.yaml of before `seeds`
+    (("baseline", "precision"), "float16", "baseline.precision: expected float32 or mixed_bfloat16, got 'float16'"),
+    (("baseline", "precision"), DELETE, "baseline.precision: missing key, expected float32 or mixed_bfloat16"),
+    (("baseline", "jit_compile"), "yes", "baseline.jit_compile: expected true or false, got 'yes'"),
+    (("baseline", "strategy"), "tpu", "baseline.strategy: expected one of default, mirrored, multi_worker, got 'tpu'"),
+    (("baseline", "lr_schedule"), {"warmup_epochs": 1, "decay": "linear"}, "baseline.lr_schedule: expected null, "),
+    (("baseline", "lr_schedule"), {"warmup_epochs": -1, "decay": "cosine"}, "baseline.lr_schedule: expected null, "),
+    (("baseline", "lr_schedule"), {"warmup_epochs": 1}, "baseline.lr_schedule: expected null, "),
+    (("seeds",), [], r"seeds: expected a non-empty list of distinct integers >= 0, got \[\]"),
+    (("seeds",), [1, 1], r"seeds: expected a non-empty list of distinct integers >= 0, got \[1, 1\]"),
+    (("seeds",), [1, -2], r"seeds: expected a non-empty list of distinct integers >= 0, got \[1, -2\]"),
+    (("seeds",), 42, "seeds: expected a non-empty list of distinct integers >= 0, got 42"),
+    (("seeds",), [True], r"seeds: expected a non-empty list of distinct integers >= 0, got \[True\]"),
+    (("seeds",), DELETE, "seeds: missing section"),
+    (("protocol",), "nosuch", r"protocol: no protocol named 'nosuch' \(known: reproduce, fast\)"),
+    (("protocol",), DELETE, "protocol: missing section"),
+    (("protocols",), {}, "protocols: expected a mapping of protocol names to overrides"),
+    (("protocols", "reproduce"), {"epoch": 3}, "protocols.reproduce.epoch: unknown key"),
+    (("protocols", "reproduce"), {"epochs": 0}, "protocols.reproduce.epochs: expected a positive integer, got 0"),
+    (("protocols", "fast", "jit_compile"), 1, "protocols.fast.jit_compile: expected true or false, got 1"),  # not chosen
+    (("protocols", "reproduce"), {"augmentation": "hflip_rotate_shift"},
+     "protocols.reproduce.augmentation: set by augmented_variants, not by a protocol"),
 ]
 
 
@@ -86,13 +132,13 @@ def test_exponent_without_dot_gets_a_hint(tmp_path, real):
     loaded = params.load(str(path))
     assert loaded["baseline"]["learning_rate"] == "1e-3"  # PyYAML's YAML 1.1 reading
     with pytest.raises(ParamsError) as caught:
-        params.model_spec(loaded, "baseline", str(path))
+        params.model_spec(loaded, "baseline", path=str(path))
     assert str(caught.value) == (
         f"{path}: baseline.learning_rate: expected a number > 0, got '1e-3' "
         "(a string: write the number with a dot, e.g. 1.0e-3)"
     )
     path.write_text(text.replace("1e-3", "1.0e-3"))
-    assert params.model_spec(params.load(str(path)), "baseline", str(path))["learning_rate"] == 0.001
+    assert params.model_spec(params.load(str(path)), "baseline", path=str(path))["learning_rate"] == 0.001
 
 
 def test_missing_and_invalid_files(tmp_path):
@@ -110,7 +156,7 @@ def test_train_with_unknown_variant_fails_fast_without_tensorflow(tmp_path):
         "import sys\n"
         "from stages import train\n"
         "try:\n"
-        "    train.main(['nosuch'])\n"
+        "    train.main(['nosuch', '--seed', '42'])\n"
         "except SystemExit as exit:\n"
         "    print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
         "    sys.exit(exit.code)\n"

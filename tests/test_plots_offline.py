@@ -66,9 +66,11 @@ def page(tmp_path_factory):
         "epoch,loss\n" + "".join(f"{epoch},{2.3 * 0.8 ** epoch + 0.1:.4f}\n" for epoch in range(1, 11))
     )
     labels = ["T-shirt", "Trouser", "Pullover"]
+    # As stages/evaluate.py writes it: one row per test image and seed, the seed first.
     (root / "confusion.csv").write_text(
-        "actual,predicted\n"
-        + "".join(f"{a},{labels[(i + j) % 3] if j < 2 else a}\n" for i, a in enumerate(labels) for j in range(5))
+        "seed,actual,predicted\n"
+        + "".join(f"{seed},{a},{labels[(i + j + seed) % 3] if j < 2 else a}\n"
+                  for seed in (42, 43) for i, a in enumerate(labels) for j in range(5))
     )
     (root / "dvc.yaml").write_text(
         "plots:\n"

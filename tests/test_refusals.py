@@ -14,16 +14,18 @@ TensorFlow (the stage does, to try the file).
 
 import gzip
 import hashlib
+import io
 import json
 import os
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pytest
 import yaml
 
-from stages import augment, evaluate, fetch, files, kfold, params, prepare, train
+from stages import augment, evaluate, fetch, files, kfold, params, prepare, seed_summary, train
 from stages.prepare import scale
 from tests import tiny_data
 
@@ -125,12 +127,15 @@ def project(tmp_path, monkeypatch):
 # ---------------------------------------------------------------- params
 
 
-def train_outputs(variant):
-    return [p.replace(os.sep, "/") for p in train.output_paths(variant).values()]
+SEED = 42  # the seed the train stage is run with in these tests
 
 
-def delete_baseline_seed(p):
-    del p["baseline"]["seed"]
+def train_outputs(variant, seed=SEED):
+    return [p.replace(os.sep, "/") for p in train.output_paths(variant, seed).values()]
+
+
+def delete_baseline_precision(p):
+    del p["baseline"]["precision"]
 
 
 PARAMS_CASES_TRAIN = [
@@ -140,11 +145,26 @@ PARAMS_CASES_TRAIN = [
                  ["params.yaml: baseline.epochs: expected a positive integer, got 0"], id="epochs-0"),
     pytest.param("baseline", lambda p: p["baseline"].update(batch_size="big"),
                  ["params.yaml: baseline.batch_size: expected a positive integer, got 'big'"], id="batch-size-big"),
-    pytest.param("baseline", delete_baseline_seed,
-                 ["params.yaml: baseline.seed: missing key, expected an integer >= 0"], id="missing-seed"),
+    pytest.param("baseline", delete_baseline_precision,
+                 ["params.yaml: baseline.precision: missing key, expected float32 or mixed_bfloat16"],
+                 id="missing-precision"),
+    pytest.param("baseline", lambda p: p["baseline"].update(seed=42),  # a params.yaml of before `seeds`
+                 ["params.yaml: baseline.seed: unknown key (known: filters, "], id="old-baseline-seed"),
+    pytest.param("baseline", lambda p: p["baseline"].update(strategy="tpu"),
+                 ["params.yaml: baseline.strategy: expected one of default, mirrored, multi_worker, got 'tpu'"],
+                 id="unknown-strategy"),
     pytest.param("kernel7", lambda p: p["variants"]["kernel7"].update(kernel_size=[7, 3]),
                  ["params.yaml: variants.kernel7.kernel_size: unknown key (known: filters, kernel_sizes, "],
                  id="unknown-override-key"),
+    pytest.param("baseline", lambda p: p.update(protocol="nosuch"),
+                 ["params.yaml: protocol: no protocol named 'nosuch' (known: reproduce, fast)"], id="unknown-protocol"),
+    pytest.param("baseline", lambda p: p.update(protocol="fast") or p["protocols"]["fast"].update(precision="float16"),
+                 ["params.yaml: protocols.fast.precision: expected float32 or mixed_bfloat16, got 'float16'"],
+                 id="bad-key-of-the-protocol"),
+    pytest.param("baseline", lambda p: p["protocols"]["fast"].update(epoch=8),  # protocol: reproduce
+                 ["params.yaml: protocols.fast.epoch: unknown key (known: filters, "], id="bad-key-of-another-protocol"),
+    pytest.param("baseline", lambda p: p["baseline"].update(lr_schedule={"warmup_epochs": 1, "decay": "step"}),
+                 ["params.yaml: baseline.lr_schedule: expected null, {drop_every_epochs: "], id="unknown-decay"),
 ]
 
 
@@ -153,7 +173,7 @@ def test_train_refuses_bad_params(project, capsys, variant, edit, fragments):
     write_params(project, edit)
     put_prepared(project, ("train", "val"))
     put_earlier(project, *train_outputs("baseline"), *train_outputs("kernel7"))
-    run_refused(project, capsys, lambda: train.main([variant]), *fragments)
+    run_refused(project, capsys, lambda: train.main([variant, "--seed", str(SEED)]), *fragments)
 
 
 def test_prepare_refuses_val_fraction_above_one(project, capsys):
@@ -192,32 +212,121 @@ def evaluate_earlier(names):
     )
 
 
-def put_evaluate_inputs(root, names):
-    """What evaluate reads, for every variant: training metrics, history, test split, models (dummies)."""
+def put_evaluate_inputs(root, names, seeds):
+    """What evaluate reads, for every variant: seed summaries, histories, test split, each seed's model (dummies)."""
     for i, name in enumerate(names):
         put(root, f"metrics/train/{name}.json",
-            json.dumps({"val_accuracy": 0.5 + i / 100, "train_accuracy": 0.6, "epochs": 1}) + "\n")
+            json.dumps({"seeds": seeds, "val_accuracy": 0.5 + i / 100, "val_accuracy_sd": 0.01,
+                        "train_accuracy": 0.6, "epochs": 1}) + "\n")
         put(root, f"plots/history/{name}.csv", HISTORY_HEADER + "1,0.9,0.6,0.8,0.5,0.001\n")
-        put(root, f"models/train/{name}.keras", earlier(f"models/train/{name}.keras"))
+        for seed in seeds:
+            put(root, f"models/train/{name}/seed_{seed}.keras", earlier(f"models/train/{name}/seed_{seed}.keras"))
     put_prepared(root, ("test",))
+
+
+BAD_SEEDS = [
+    pytest.param([], "got []", id="no-seed"),
+    pytest.param([1, 1], "got [1, 1]", id="same-seed-twice"),
+    pytest.param([1, -1], "got [1, -1]", id="negative-seed"),
+    pytest.param("42", "got '42'", id="not-a-list"),
+]
+
+
+@pytest.mark.parametrize("seeds, got", BAD_SEEDS)
+def test_evaluate_refuses_bad_seeds(project, capsys, seeds, got):
+    names = params.variant_names(write_params(project))
+    put_evaluate_inputs(project, names, [42])
+    put_earlier(project, *evaluate_earlier(names))
+    write_params(project, lambda p: p.update(seeds=seeds))
+    run_refused(project, capsys, evaluate.main,
+                f"error: params.yaml: seeds: expected a non-empty list of distinct integers >= 0, {got}")
+
+
+def test_evaluate_refuses_a_missing_model_of_one_seed(project, capsys):
+    # The summaries were made with seeds [42]; params.yaml now also lists 43, not trained yet.
+    names = params.variant_names(write_params(project, lambda p: p.update(seeds=[42, 43])))
+    put_evaluate_inputs(project, names, [42])
+    for name in names:  # zip archives, as .keras files are: they pass the check of every file before loading
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("config.json", "{}")
+        put(project, f"models/train/{name}/seed_42.keras", buffer.getvalue())
+    put_earlier(project, *evaluate_earlier(names))
+    run_refused(project, capsys, evaluate.main,
+                f"error: models/train/{names[0]}/seed_43.keras: missing (run `dvc repro` to train it)")
 
 
 def test_evaluate_refuses_select_from_naming_no_variant(project, capsys):
     values = write_params(project, lambda p: p["evaluate"].update(select_from=["baseline", "ghost"]))
     names = params.variant_names(values)
-    put_evaluate_inputs(project, names)
+    put_evaluate_inputs(project, names, params.seeds(values))
     put_earlier(project, *evaluate_earlier(names))
     run_refused(project, capsys, evaluate.main,
                 "params.yaml: evaluate.select_from: no variant named 'ghost' (known: baseline, ")
 
 
+AUGMENT_EARLIER = ["data/augmented/baseline_aug.npz", "plots/figures/augmentation_baseline_aug.png"]
+
+
 def test_augment_refuses_an_unknown_preset(project, capsys):
+    write_params(project, lambda p: p["augmented_variants"]["baseline_aug"].update(augmentation="nosuch"))
+    put_prepared(project, ("train",))
+    put_earlier(project, *AUGMENT_EARLIER)
+    run_refused(project, capsys, lambda: augment.main(["baseline_aug"]),
+                "params.yaml: augmentations: no augmentation named 'nosuch' (known: rotate_vflip_noise, ")
+
+
+@pytest.mark.parametrize("name", ["nosuch", "baseline", "rotate_vflip_noise"])
+def test_augment_refuses_a_name_that_is_no_augmented_variant(project, capsys, name):
+    # The stage takes an augmented variant's name: not a plain variant's, nor a preset's (as it once did).
     write_params(project)
     put_prepared(project, ("train",))
-    put_earlier(project, "data/augmented/rotate_vflip_noise.npz",
-                "plots/figures/augmentation_rotate_vflip_noise.png")
-    run_refused(project, capsys, lambda: augment.main(["nosuch"]),
-                "params.yaml: augmentations: no augmentation named 'nosuch' (known: rotate_vflip_noise, ")
+    put_earlier(project, *AUGMENT_EARLIER)
+    run_refused(project, capsys, lambda: augment.main([name]),
+                f"error: params.yaml: augmented_variants: no augmented variant named {name!r} "
+                "(known: baseline_aug, baseline_aug_hflip)")
+
+
+# ---------------------------------------------------------------- seed_summary
+
+
+def seed_summary_earlier(names):
+    return [f"metrics/train/{n}.json" for n in names] + [f"plots/history/{n}.csv" for n in names]
+
+
+def put_seed_outputs(root, names, seeds):
+    """The per-seed files of the train stages, for every variant and seed."""
+    for name in names:
+        for seed in seeds:
+            put(root, f"metrics/seeds/{name}/seed_{seed}.json",
+                json.dumps({"train_accuracy": 0.6, "val_accuracy": 0.5, "epochs": 1}) + "\n")
+            put(root, f"plots/seeds/{name}/seed_{seed}.csv", HISTORY_HEADER + "1,0.9,0.6,0.8,0.5,0.001\n")
+
+
+@pytest.mark.parametrize("seeds, got", BAD_SEEDS)
+def test_seed_summary_refuses_bad_seeds(project, capsys, seeds, got):
+    names = params.variant_names(write_params(project, lambda p: p.update(seeds=seeds)))
+    put_seed_outputs(project, names, [1, 42])
+    put_earlier(project, *seed_summary_earlier(names))
+    run_refused(project, capsys, seed_summary.main,
+                f"error: params.yaml: seeds: expected a non-empty list of distinct integers >= 0, {got}")
+
+
+def test_seed_summary_refuses_a_missing_seed_of_one_variant(project, capsys):
+    names = params.variant_names(write_params(project, lambda p: p.update(seeds=[1, 2])))
+    put_seed_outputs(project, names, [1, 2])
+    put_earlier(project, *seed_summary_earlier(names))
+    os.remove(project / "metrics" / "seeds" / "sgd" / "seed_2.json")
+    run_refused(project, capsys, seed_summary.main, "error: metrics/seeds/sgd/seed_2.json: missing (")
+
+
+def test_seed_summary_refuses_histories_of_different_lengths(project, capsys):
+    names = params.variant_names(write_params(project, lambda p: p.update(seeds=[1, 2])))
+    put_seed_outputs(project, names, [1, 2])
+    put(project, "plots/seeds/kernel7/seed_2.csv", HISTORY_HEADER + "1,0.9,0.6,0.8,0.5,0.001\n2,0.8,0.7,0.7,0.6,0.001\n")
+    put_earlier(project, *seed_summary_earlier(names))
+    run_refused(project, capsys, seed_summary.main,
+                "error: plots/seeds/kernel7/: the seeds' histories have different numbers of epochs [1, 2]")
 
 
 # ---------------------------------------------------------------- data: fetch
@@ -318,21 +427,21 @@ def train_data_project(root):
 def test_train_refuses_a_missing_train_split(project, capsys):
     train_data_project(project)
     os.remove(project / "data" / "prepared" / "train.npz")
-    run_refused(project, capsys, lambda: train.main(["baseline"]),
+    run_refused(project, capsys, lambda: train.main(["baseline", "--seed", str(SEED)]),
                 "error: data/prepared/train.npz: missing (run `dvc repro` to make it)")
 
 
 def test_train_refuses_a_validation_split_that_is_text(project, capsys):
     train_data_project(project)
     put(project, "data/prepared/val.npz", "x,y\n0.5,3\n")
-    run_refused(project, capsys, lambda: train.main(["baseline"]),
+    run_refused(project, capsys, lambda: train.main(["baseline", "--seed", str(SEED)]),
                 "error: data/prepared/val.npz: not a split with arrays x and y (")
 
 
 def test_train_refuses_an_empty_validation_split(project, capsys):
     train_data_project(project)
     put(project, "data/prepared/val.npz", b"")
-    run_refused(project, capsys, lambda: train.main(["baseline"]),
+    run_refused(project, capsys, lambda: train.main(["baseline", "--seed", str(SEED)]),
                 "error: data/prepared/val.npz: not a split with arrays x and y (")
 
 
@@ -340,7 +449,7 @@ def test_train_refuses_a_cut_off_train_split(project, capsys):
     train_data_project(project)
     path = project / "data" / "prepared" / "train.npz"
     path.write_bytes(path.read_bytes()[:5000])  # a copy interrupted half-way
-    run_refused(project, capsys, lambda: train.main(["baseline"]),
+    run_refused(project, capsys, lambda: train.main(["baseline", "--seed", str(SEED)]),
                 "error: data/prepared/train.npz: not a split with arrays x and y (")
 
 
@@ -348,11 +457,12 @@ def test_train_refuses_a_cut_off_train_split(project, capsys):
 
 
 def evaluate_model_project(root):
-    """Every input of evaluate for every variant; the first variant loaded gets the bad model."""
-    names = params.variant_names(write_params(root))
-    put_evaluate_inputs(root, names)
+    """Every input of evaluate for every variant and seed; the first model loaded gets the bad file."""
+    values = write_params(root)
+    names, seeds = params.variant_names(values), params.seeds(values)
+    put_evaluate_inputs(root, names, seeds)
     put_earlier(root, *evaluate_earlier(names))
-    return names[0], f"models/train/{names[0]}.keras"
+    return names[0], f"models/train/{names[0]}/seed_{seeds[0]}.keras"
 
 
 def test_evaluate_refuses_a_missing_model(project, capsys):
@@ -370,9 +480,10 @@ def test_evaluate_refuses_a_model_that_is_not_keras(project, capsys):
 # Importing TensorFlow 2.21 writes C++ log lines (oneDNN notice, absl warning) to
 # stderr, even with TF_CPP_MIN_LOG_LEVEL=3, so every model file is checked first.
 def test_evaluate_run_as_a_program_prints_one_line_for_a_model_that_is_not_keras(tmp_path):
-    names = params.variant_names(write_params(tmp_path))
-    put_evaluate_inputs(tmp_path, names)
-    model = f"models/train/{names[0]}.keras"
+    values = write_params(tmp_path)
+    names, seeds = params.variant_names(values), params.seeds(values)
+    put_evaluate_inputs(tmp_path, names, seeds)
+    model = f"models/train/{names[0]}/seed_{seeds[0]}.keras"
     put(tmp_path, model, "this is a text file, not a model\n")
     environment = {**os.environ, "PYTHONPATH": ROOT}
     result = subprocess.run([sys.executable, "-m", "stages.evaluate"], cwd=tmp_path, env=environment,

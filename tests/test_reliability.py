@@ -18,104 +18,170 @@ from tests import tiny_data
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def make_project(root, epochs=4):
+SEED = 42
+
+
+def make_project(root, epochs=4, protocol="reproduce"):
     """A directory with params.yaml (tiny training) and data/prepared/ from tiny data."""
     with open(os.path.join(PROJECT, "params.yaml")) as stream:
         params = yaml.safe_load(stream)
     params["baseline"].update(epochs=epochs, batch_size=32)
+    params["protocol"] = protocol
+    if protocol != "reproduce":  # the protocol's other keys (precision, schedule) stay
+        params["protocols"][protocol].update(epochs=epochs, batch_size=32)
     with open(root / "params.yaml", "w") as stream:
         yaml.safe_dump(params, stream)
     arrays = tiny_data.make_arrays(train_per_class=60, test_per_class=2)
     images, labels = arrays["train-images-idx3-ubyte"], arrays["train-labels-idx1-ubyte"]
     files.save_split(str(root / "data/prepared/train.npz"), scale(images[:500]), labels[:500])
     files.save_split(str(root / "data/prepared/val.npz"), scale(images[500:]), labels[500:])
+    return params
 
 
-def start_training(root, variant="baseline"):
+def start_training(root, variant="baseline", seed=SEED):
     environment = {**os.environ, "PYTHONPATH": PROJECT}
     return subprocess.Popen(
-        [sys.executable, "-m", "stages.train", variant], cwd=root, env=environment,
+        [sys.executable, "-m", "stages.train", variant, "--seed", str(seed)], cwd=root, env=environment,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
 
 
-def outputs(root, variant="baseline"):
+def train_to_the_end(root, variant="baseline", seed=SEED):
+    process = start_training(root, variant, seed)
+    output, _ = process.communicate(timeout=600)
+    assert process.returncode == 0, output
+    return output
+
+
+def outputs(root, variant="baseline", seed=SEED):
     """(metrics bytes, history bytes, model weights) of a finished training run."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
-    model = keras.models.load_model(root / f"models/train/{variant}.keras")
+    model = keras.models.load_model(root / f"models/train/{variant}/seed_{seed}.keras")
     return (
-        (root / f"metrics/train/{variant}.json").read_bytes(),
-        (root / f"plots/history/{variant}.csv").read_bytes(),
+        (root / f"metrics/seeds/{variant}/seed_{seed}.json").read_bytes(),
+        (root / f"plots/seeds/{variant}/seed_{seed}.csv").read_bytes(),
         model.get_weights(),
     )
 
 
-def finished_epochs(root, variant="baseline"):
+def checkpoint_directory(root, variant="baseline", seed=SEED):
+    return root / "checkpoints" / f"{variant}-seed_{seed}"
+
+
+def finished_epochs(root, variant="baseline", seed=SEED):
     try:
-        with open(root / "checkpoints" / variant / "state.json") as stream:
+        with open(checkpoint_directory(root, variant, seed) / "state.json") as stream:
             return len(json.load(stream)["history"])
     except (OSError, ValueError):
         return 0
+
+
+def kill_after(root, epochs, total):
+    """Starts training and kills it (SIGKILL) once `epochs` epochs are saved; returns how many were."""
+    process = start_training(root)
+    deadline = time.monotonic() + 300
+    while finished_epochs(root) < epochs and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_after = finished_epochs(root)
+    assert epochs <= killed_after < total, "the run was not killed mid-training"
+    assert not (root / f"metrics/seeds/baseline/seed_{SEED}.json").exists()
+    return killed_after
+
+
+def assert_same_outputs(first, second):
+    (metrics, history, weights), (again_metrics, again_history, again_weights) = first, second
+    assert again_metrics == metrics and again_history == history
+    assert len(weights) == len(again_weights)
+    for a, b in zip(weights, again_weights):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     root = tmp_path_factory.mktemp("uninterrupted")
     make_project(root)
-    process = start_training(root)
-    output, _ = process.communicate(timeout=600)
-    assert process.returncode == 0, output
+    output = train_to_the_end(root)
+    assert f"train@baseline-{SEED}: train accuracy" in output
     return root, outputs(root)
 
 
 def test_rerun_gives_identical_bytes(uninterrupted, tmp_path):
-    _, (metrics, history, weights) = uninterrupted
+    _, first = uninterrupted
     make_project(tmp_path)
-    process = start_training(tmp_path)
-    output, _ = process.communicate(timeout=600)
-    assert process.returncode == 0, output
-    again_metrics, again_history, again_weights = outputs(tmp_path)
-    assert again_metrics == metrics and again_history == history
-    for a, b in zip(weights, again_weights):
-        np.testing.assert_array_equal(a, b)
+    train_to_the_end(tmp_path)
+    assert_same_outputs(first, outputs(tmp_path))
+
+
+def test_another_seed_gives_another_model(uninterrupted, tmp_path):
+    _, (_, history, weights) = uninterrupted
+    make_project(tmp_path)
+    train_to_the_end(tmp_path, seed=SEED + 1)
+    assert not (tmp_path / f"models/train/baseline/seed_{SEED}.keras").exists()  # each seed its own files
+    _, other_history, other_weights = outputs(tmp_path, seed=SEED + 1)
+    assert other_history != history
+    assert any(not np.array_equal(a, b) for a, b in zip(weights, other_weights))
+    assert not checkpoint_directory(tmp_path, seed=SEED + 1).exists()
 
 
 def test_killed_run_resumes_to_the_same_result(uninterrupted, tmp_path):
-    root, (metrics, history, weights) = uninterrupted
-    assert not (root / "checkpoints" / "baseline").exists()  # removed once the stage finished
+    root, first = uninterrupted
+    assert not (root / "checkpoints").exists() or os.listdir(root / "checkpoints") == []  # removed once finished
     make_project(tmp_path)
-    process = start_training(tmp_path)
-    deadline = time.monotonic() + 300
-    while finished_epochs(tmp_path) < 2 and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    killed_after = finished_epochs(tmp_path)
-    assert 2 <= killed_after < 4, "the run was not killed mid-training"
-    assert not (tmp_path / "metrics/train/baseline.json").exists()
-
-    process = start_training(tmp_path)
-    output, _ = process.communicate(timeout=600)
-    assert process.returncode == 0, output
+    killed_after = kill_after(tmp_path, 2, 4)
+    output = train_to_the_end(tmp_path)
     assert f"resuming after epoch {killed_after}" in output
-    resumed_metrics, resumed_history, resumed_weights = outputs(tmp_path)
-    assert resumed_metrics == metrics and resumed_history == history
-    for a, b in zip(weights, resumed_weights):
-        np.testing.assert_array_equal(a, b)
+    assert_same_outputs(first, outputs(tmp_path))
+
+
+def test_fast_protocol_killed_and_resumed_matches_and_follows_its_schedule(tmp_path_factory):
+    """The `fast` protocol: bfloat16 compute and the per-step warm-up + cosine, which lives in the optimizer."""
+    whole = tmp_path_factory.mktemp("fast_whole")
+    params = make_project(whole, epochs=3, protocol="fast")
+    train_to_the_end(whole)
+    first = outputs(whole)
+    resumed = tmp_path_factory.mktemp("fast_resumed")
+    make_project(resumed, epochs=3, protocol="fast")
+    killed_after = kill_after(resumed, 1, 3)
+    assert f"resuming after epoch {killed_after}" in train_to_the_end(resumed)
+    assert_same_outputs(first, outputs(resumed))
+
+    # The learning_rate column: the schedule read from the optimizer after each epoch,
+    # 16 steps an epoch (500 images, batch 32); one epoch of warm-up then a cosine to 0.
+    lines = first[1].decode().splitlines()
+    assert lines[0].split(",")[-1] == "learning_rate"
+    rates = [float(line.split(",")[-1]) for line in lines[1:]]
+    peak = params["protocols"]["fast"]["learning_rate"]
+    expected = [peak, peak * 0.5 * (1 + np.cos(np.pi * 16 / 32)), 0.0]  # after 16, 32, 48 of 48 steps
+    assert rates == pytest.approx(expected, abs=1e-7)
+    import keras
+
+    model = keras.models.load_model(whole / f"models/train/baseline/seed_{SEED}.keras")
+    assert model.layers[0].compute_dtype == "bfloat16" and model.layers[-1].compute_dtype == "float32"
 
 
 def test_checkpoint_of_other_params_is_not_resumed(tmp_path):
     make_project(tmp_path, epochs=2)
-    state = tmp_path / "checkpoints" / "baseline"
+    state = checkpoint_directory(tmp_path)
     state.mkdir(parents=True)
     (state / "state.json").write_text(json.dumps({"fingerprint": "other", "history": [], "seed_states": []}))
-    process = start_training(tmp_path)
-    output, _ = process.communicate(timeout=600)
-    assert process.returncode == 0, output
+    output = train_to_the_end(tmp_path)
     assert "checkpoint of other params or data, starting afresh" in output
-    assert json.loads((tmp_path / "metrics/train/baseline.json").read_text())["epochs"] == 2
+    assert json.loads((tmp_path / f"metrics/seeds/baseline/seed_{SEED}.json").read_text())["epochs"] == 2
+
+
+def test_checkpoint_of_another_seed_is_not_used(tmp_path):
+    # Each seed has its own checkpoint directory: a run of seed 43 never resumes seed 42's.
+    make_project(tmp_path, epochs=1)
+    state = checkpoint_directory(tmp_path, seed=SEED)
+    state.mkdir(parents=True)
+    (state / "state.json").write_text("{}")
+    output = train_to_the_end(tmp_path, seed=SEED + 1)
+    assert "checkpoint" not in output
+    assert (state / "state.json").read_text() == "{}"
 
 
 WRITER = """
@@ -160,11 +226,9 @@ def test_saved_split_has_the_same_bytes_every_time(tmp_path):
 
 def test_unreadable_checkpoint_starts_afresh(tmp_path):
     make_project(tmp_path, epochs=1)
-    state = tmp_path / "checkpoints" / "baseline"
+    state = checkpoint_directory(tmp_path)
     state.mkdir(parents=True)
     (state / "state.json").write_text("{}")
     (state / "model.keras").write_bytes(b"cut short")
-    process = start_training(tmp_path)
-    output, _ = process.communicate(timeout=600)
-    assert process.returncode == 0, output
+    output = train_to_the_end(tmp_path)
     assert "unreadable checkpoint" in output

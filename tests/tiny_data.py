@@ -1,4 +1,4 @@
-"""Small Fashion-MNIST look-alikes written by the tests: real IDX files, a few images per class."""
+"""Small Fashion-MNIST look-alikes written by the tests: real IDX files, a few images per class, and params for them."""
 
 import gzip
 import hashlib
@@ -49,3 +49,19 @@ def write_dataset(directory, arrays=None, compress=True):
             with open(os.path.join(directory, name), "wb") as stream:
                 stream.write(raw)
     return checksums
+
+
+def shrink_params(params, source_dir, checksums, seeds=(1,)):
+    """Edits params.yaml's dict in place for a quick run on the tiny data set in `source_dir`.
+
+    One epoch of batch 32, two folds and one seed (each variant trains once, not once
+    per seed of the study); the protocol and every variant are left as they are.
+    """
+    params["data"]["source_dir"] = str(source_dir)
+    params["data"]["sha256"] = checksums
+    params["baseline"]["epochs"] = 1
+    params["baseline"]["batch_size"] = 32
+    params["kfold"]["n_splits"] = 2
+    params["kfold"]["folds"] = [0, 1]
+    params["seeds"] = list(seeds)
+    return params

@@ -1,0 +1,143 @@
+"""Training speed on this machine: the plain Keras script, our training path, and the `fast` protocol.
+
+    python -m benchmarks.benchmark            # the real data, about 12 minutes; writes metrics/benchmark.json
+    python -m benchmarks.benchmark --tiny     # tiny random data, seconds: proves it runs (the test suite's)
+
+Side by side, each in its own process: (a) the plain script (benchmarks/plain_keras.py,
+batch 32), (b) stages/fitting.py at the seed protocol, (c) the same at `protocols.fast`.
+For each: median step time, images/s, achieved GFLOP/s (FLOPs of the fp32 model,
+stages/flops.py, whatever precision runs) against the fp32 GEMM rate measured in
+this run, seconds and epochs until validation accuracy first reaches the target,
+final validation accuracy and peak memory. Then each speed lever alone (median
+step), and the peak memory of every pipeline stage as logs/resources/ last
+recorded it. Run it on a quiet machine: single steps stall now and then, so
+step times are medians.
+"""
+
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from stages import files, params
+from stages.flops import training_flops
+
+TARGET_ACCURACY = 0.915
+GEMM_SIZE = 2048
+OUTPUT = os.path.join("metrics", "benchmark.json")
+
+
+def gemm_gflops(size=GEMM_SIZE, repeats=15, dtype="float32"):
+    """The median rate of an n x n matrix product (2 n^3 FLOPs) with TensorFlow on this machine."""
+    import tensorflow as tf
+
+    a = tf.random.uniform((size, size), dtype=dtype)
+    b = tf.random.uniform((size, size), dtype=dtype)
+    tf.linalg.matmul(a, b).numpy()  # warm-up
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        tf.linalg.matmul(a, b).numpy()
+        times.append(time.perf_counter() - started)
+    return 2 * size**3 / float(np.median(times)) / 1e9
+
+
+def run_contender(arguments, scratch):
+    out = os.path.join(scratch, f"{abs(hash(tuple(arguments)))}.json")
+    command = [sys.executable, "-m", "benchmarks.contender", *arguments, "--out", out]
+    completed = subprocess.run(command, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{completed.stderr[-3000:]}")
+    with open(out) as stream:
+        return json.load(stream)
+
+
+def tiny_data(directory, count=256):
+    """Random images of the right shape: the benchmark's plumbing, not its figures."""
+    rng = np.random.default_rng(0)
+    for split, size in (("train", count), ("val", count // 4)):
+        files.save_split(os.path.join(directory, f"{split}.npz"),
+                         rng.random((size, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, size).astype(np.uint8))
+
+
+def stage_resources():
+    records = []
+    for path in sorted(glob.glob(os.path.join("logs", "resources", "*.json"))):
+        with open(path) as stream:
+            records.append(json.load(stream))
+    return records
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tiny", action="store_true", help="tiny random data and one epoch each; writes nothing")
+    parser.add_argument("--no-levers", action="store_true", help="skip the per-lever step times")
+    arguments = parser.parse_args()
+    flops = training_flops(params.model_spec(params.load(), "baseline", 42))
+    with tempfile.TemporaryDirectory() as scratch:
+        data = os.path.join("data", "prepared")
+        epochs = {"plain": ["--epochs", "15"], "default": [], "fast": []}
+        if arguments.tiny:
+            data = os.path.join(scratch, "data")
+            tiny_data(data)
+            epochs = {kind: ["--epochs", "1"] for kind in epochs}
+        gemm = gemm_gflops(size=256 if arguments.tiny else GEMM_SIZE)
+        results = {"gemm_fp32_gflops": gemm, "training_mflop_per_image": flops / 1e6, "target_val_accuracy": TARGET_ACCURACY}
+        names = {"plain": "(a) plain Keras, batch 32", "default": "(b) ours, seed protocol", "fast": "(c) ours, fast"}
+        for kind, label in names.items():
+            result = run_contender([kind, "--data", data, "--target", str(TARGET_ACCURACY), *epochs[kind]], scratch)
+            images_per_s = result["batch_size"] / result["median_step_s"]
+            result.update(
+                images_per_s=images_per_s,
+                gflops=images_per_s * flops / 1e9,
+                gemm_fraction=images_per_s * flops / 1e9 / gemm,
+                seconds_to_target=(result["reached"] or {}).get("seconds"),
+                epochs_to_target=(result["reached"] or {}).get("epoch"),
+            )
+            results[kind] = result
+            print(f"{label}: done in {result['wall_s']:.0f} s", flush=True)
+        if not arguments.no_levers:
+            from benchmarks.contender import LEVERS
+
+            results["levers"] = {}
+            for lever in LEVERS:
+                result = run_contender(["lever", "--lever", lever, "--data", data], scratch)
+                result["images_per_s"] = result["batch_size"] / result["median_step_s"]
+                results["levers"][lever] = result
+        results["stages"] = stage_resources()
+    print_table(results, names)
+    if not arguments.tiny:
+        files.write_json(OUTPUT, results)
+        print(f"wrote {OUTPUT}")
+
+
+def print_table(results, names):
+    print(f"\nfp32 GEMM ({GEMM_SIZE}x{GEMM_SIZE}): {results['gemm_fp32_gflops']:.0f} GFLOP/s; "
+          f"the baseline trains at {results['training_mflop_per_image']:.2f} MFLOP per image")
+    print(f"{'':28} {'step ms':>8} {'img/s':>7} {'GFLOP/s':>8} {'GEMM %':>7} {'s to ' + str(TARGET_ACCURACY):>9} "
+          f"{'epochs':>6} {'final val':>9} {'peak MiB':>8}")
+    for kind, label in names.items():
+        r = results[kind]
+        reached = "never" if r["seconds_to_target"] is None else f"{r['seconds_to_target']:.0f}"
+        print(f"{label:28} {r['median_step_s'] * 1e3:8.1f} {r['images_per_s']:7.0f} {r['gflops']:8.1f} "
+              f"{r['gemm_fraction'] * 100:6.0f}% {reached:>9} {r['epochs_to_target'] or '-':>6} "
+              f"{r['final_val_accuracy']:9.4f} {r['peak_rss_mib']:8.0f}")
+    if results["plain"]["seconds_to_target"] and results["fast"]["seconds_to_target"]:
+        print(f"time to {TARGET_ACCURACY}: (a) / (c) = "
+              f"{results['plain']['seconds_to_target'] / results['fast']['seconds_to_target']:.2f}x")
+    for lever, r in results.get("levers", {}).items():
+        print(f"  lever {lever:40} batch {r['batch_size']:4} step {r['median_step_s'] * 1e3:7.1f} ms {r['images_per_s']:7.0f} img/s")
+    if results["stages"]:
+        worst = max(results["stages"], key=lambda record: record["peak_rss_mib"])
+        print(f"pipeline stages recorded in logs/resources/: {len(results['stages'])}, "
+              f"largest peak memory {worst['peak_rss_mib']:.0f} MiB ({worst['stage']})")
+
+
+if __name__ == "__main__":
+    main()

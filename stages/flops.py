@@ -1,0 +1,45 @@
+"""Floating-point operations of a model of the study, counted from its spec.
+
+    python -m stages.flops            # every variant of params.yaml
+
+One multiply-add is 2 FLOPs. A 'valid' Conv2D of a k x k kernel from c_in to
+c_out channels on an h x w output costs 2 k^2 c_in c_out h w; a Dense layer
+2 n_in n_out. Pooling, dropout, activations, batch norm and the softmax are
+elementwise and left out (under 1% of the baseline). Training costs about three
+times the forward pass: the backward pass computes the gradients of both the
+inputs and the weights of each layer, each as large as the forward product.
+"""
+
+from stages import params
+
+IMAGE_SIZE = 28
+NUM_CLASSES = 10
+
+
+def forward_flops(spec):
+    """FLOPs of one image's forward pass through the convolutions and dense layers."""
+    size, channels, total = IMAGE_SIZE, 1, 0
+    for filters, kernel_size in zip(spec["filters"], spec["kernel_sizes"]):
+        size = size - kernel_size + 1
+        total += 2 * kernel_size * kernel_size * channels * filters * size * size
+        size //= spec["pool_size"]
+        channels = filters
+    flattened = size * size * channels
+    total += 2 * flattened * spec["dense_units"] + 2 * spec["dense_units"] * NUM_CLASSES
+    return total
+
+
+def training_flops(spec):
+    """FLOPs of one image's training step: forward, then gradients of inputs and of weights."""
+    return 3 * forward_flops(spec)
+
+
+def main():
+    all_params = params.load()
+    for name in params.variant_names(all_params):
+        spec = params.model_spec(all_params, name)
+        print(f"{name}: {forward_flops(spec) / 1e6:.2f} MFLOP forward, {training_flops(spec) / 1e6:.2f} MFLOP per trained image")
+
+
+if __name__ == "__main__":
+    main()

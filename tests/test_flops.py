@@ -1,0 +1,40 @@
+"""The FLOP count of the models: the baseline by hand, every variant against the built Keras model."""
+
+import os
+
+import pytest
+
+from stages import flops, params
+
+PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ALL_PARAMS = params.load(os.path.join(PROJECT, "params.yaml"))
+
+
+def test_baseline_by_hand():
+    conv1 = 2 * 3 * 3 * 1 * 32 * 26 * 26        # 28 -> 26, then pooled to 13
+    conv2 = 2 * 3 * 3 * 32 * 64 * 11 * 11       # 13 -> 11, then pooled to 5
+    dense1 = 2 * (5 * 5 * 64) * 128
+    dense2 = 2 * 128 * 10
+    assert conv1 + conv2 + dense1 + dense2 == 5_262_080
+    spec = params.model_spec(ALL_PARAMS, "baseline", 42)
+    assert flops.forward_flops(spec) == 5_262_080
+    assert flops.training_flops(spec) == 3 * 5_262_080  # about 15.8 MFLOP per trained image
+
+
+@pytest.mark.parametrize("name", params.variant_names(ALL_PARAMS))
+def test_every_variant_matches_its_keras_layers(name):
+    """The count from the spec equals the count from the built model's layer shapes."""
+    from stages.models import build_model
+
+    spec = params.model_spec(ALL_PARAMS, name, 42)
+    model = build_model(spec, steps_per_epoch=10)
+    counted = 0
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind == "Conv2D":
+            kernel_height, kernel_width, channels_in, channels_out = layer.kernel.shape
+            _, height, width, _ = layer.output.shape
+            counted += 2 * kernel_height * kernel_width * channels_in * channels_out * height * width
+        elif kind == "Dense":
+            counted += 2 * layer.kernel.shape[0] * layer.kernel.shape[1]
+    assert flops.forward_flops(spec) == counted
