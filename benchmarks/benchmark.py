@@ -49,7 +49,8 @@ def gemm_gflops(size=GEMM_SIZE, repeats=15, dtype="float32"):
 
 
 def run_contender(arguments, scratch):
-    out = os.path.join(scratch, f"{abs(hash(tuple(arguments)))}.json")
+    handle, out = tempfile.mkstemp(dir=scratch, suffix=".json")
+    os.close(handle)
     command = [sys.executable, "-m", "benchmarks.contender", *arguments, "--out", out]
     completed = subprocess.run(command, capture_output=True, text=True)
     if completed.returncode != 0:

@@ -11,9 +11,8 @@ inputs and the weights of each layer, each as large as the forward product.
 """
 
 from stages import params
-
-IMAGE_SIZE = 28
-NUM_CLASSES = 10
+from stages.models import NUM_CLASSES
+from stages.params import IMAGE_SIZE
 
 
 def forward_flops(spec):

@@ -50,10 +50,6 @@ PER_CLASS_KEYS = ("precision", "recall", "f1")
 
 
 # Checking what the other stages wrote: each fault is a DataError naming the file.
-def _is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def require(value, keys, where, fix, numbers=(), optional=()):
     """`value` must be a mapping holding `keys`; those of `numbers` numbers (or null, if in `optional`)."""
     if not isinstance(value, dict):
@@ -62,7 +58,7 @@ def require(value, keys, where, fix, numbers=(), optional=()):
         if key not in value:
             raise DataError(f"{where}: no {key} ({fix})")
     for key in numbers:
-        if not (_is_number(value[key]) or (key in optional and value[key] is None)):
+        if not (params._is_number(value[key]) or (key in optional and value[key] is None)):
             raise DataError(f"{where}: {key} is {value[key]!r}, expected a number ({fix})")
     return value
 
