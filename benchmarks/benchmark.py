@@ -136,8 +136,10 @@ def print_table(results, names):
         print(f"  lever {lever:40} batch {r['batch_size']:4} step {r['median_step_s'] * 1e3:7.1f} ms {r['images_per_s']:7.0f} img/s")
     if results["stages"]:
         worst = max(results["stages"], key=lambda record: record["peak_rss_mib"])
+        total = sum(record["wall_s"] for record in results["stages"])
         print(f"pipeline stages recorded in logs/resources/: {len(results['stages'])}, "
-              f"largest peak memory {worst['peak_rss_mib']:.0f} MiB ({worst['stage']})")
+              f"largest peak memory {worst['peak_rss_mib']:.0f} MiB ({worst['stage']}), "
+              f"wall time of them all {total / 60:.1f} min")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Seeded, deterministic, resumable Keras training, shared by the training stages.
 
-Each epoch is one `model.fit` call on a permutation drawn from (seed, epoch), so
-the order of batches never depends on how many epochs ran in this process. After
+Each epoch trains on a permutation drawn from (seed, epoch), so the order of
+batches never depends on how many epochs ran in this process. After
 each epoch the model, its optimizer, its dropout RNG state and the history so far
 are saved under checkpoints/<name>/ (outside DVC's outputs, which DVC deletes
 before a stage runs). A run killed at any moment resumes from the last finished
@@ -17,7 +17,7 @@ import shutil
 import numpy as np
 
 from stages import files
-from stages.models import build_model, is_per_step_schedule, learning_rate_for_epoch
+from stages.models import build_model, is_per_step_schedule, learning_rate_for_epoch, warmup_cosine
 
 CHECKPOINT_ROOT = "checkpoints"
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
@@ -117,31 +117,74 @@ class Checkpoint:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def _epoch_logger(total_epochs):
-    """A Keras callback printing one line per epoch, numbered out of the whole run.
+def epoch_order(seed, epoch, count):
+    """The order of the training images in 0-based `epoch`: a permutation drawn from (seed, epoch) alone."""
+    return np.random.default_rng([seed, epoch]).permutation(count)
 
-    (Keras's own progress line would say "Epoch 4/4", since each fit call is one epoch.)
+
+def training_batches(x, y, seed, first_epoch, epochs, batch_size):
+    """A tf.data.Dataset of every batch of epochs first_epoch..epochs-1, in order.
+
+    The images are held once, as a tensor; each batch is gathered from it by the
+    indices of its epoch's permutation. Copying the whole set in permuted order
+    each epoch, as fit(x[order]) does, cost a second copy of it and a new input
+    pipeline per epoch. The last batch of an epoch may be short; no batch spans
+    two epochs.
     """
+    import tensorflow as tf
+
+    orders = np.stack([epoch_order(seed, epoch, len(x)) for epoch in range(first_epoch, epochs)])
+    batch_indices = tf.data.Dataset.from_tensor_slices(orders).flat_map(
+        lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+    )
+    # The arrays enter as one repeated element rather than as a constant captured
+    # by the map function, and tf.data's default graph rewrites are off: either
+    # would serialize the whole training set (tens of seconds), as Keras's own
+    # array adapter also avoids.
+    whole_set = tf.data.Dataset.from_tensors((tf.convert_to_tensor(x), tf.convert_to_tensor(y))).repeat()
+    options = tf.data.Options()
+    options.experimental_optimization.apply_default_optimizations = False
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return (
+        tf.data.Dataset.zip((batch_indices, whole_set))
+        .map(lambda indices, arrays: (tf.gather(arrays[0], indices), tf.gather(arrays[1], indices)))
+        .prefetch(2)
+        .with_options(options)
+    )
+
+
+def _epoch_callback(spec, steps_per_epoch, history, checkpoint):
+    """A Keras callback that, after each epoch, records its row of the history,
+    saves the checkpoint and prints one line."""
     import time
 
     import keras
 
-    class EpochLogger(keras.callbacks.Callback):
+    class EndOfEpoch(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
             self.started = time.perf_counter()
 
         def on_epoch_end(self, epoch, logs=None):
-            figures = " - ".join(f"{key}: {value:.4f}" for key, value in (logs or {}).items())
+            history.append({
+                "epoch": epoch + 1,
+                "loss": float(logs["loss"]),
+                "accuracy": float(logs["accuracy"]),
+                "val_loss": float(logs["val_loss"]),
+                "val_accuracy": float(logs["val_accuracy"]),
+                "learning_rate": epoch_learning_rate(spec, epoch, steps_per_epoch),
+            })
+            checkpoint.save(self.model, history)
+            figures = " - ".join(f"{key}: {value:.4f}" for key, value in logs.items())
             seconds = time.perf_counter() - self.started
-            print(f"Epoch {epoch + 1}/{total_epochs} - {seconds:.0f}s - {figures}", flush=True)
+            print(f"Epoch {epoch + 1}/{spec['epochs']} - {seconds:.1f}s - {figures}", flush=True)
 
-    return EpochLogger()
+    return EndOfEpoch()
 
 
 def train(name, spec, train_data, val_data, checkpoint_root=CHECKPOINT_ROOT, callbacks=()):
     """Trains the model of `spec`; returns (model, history rows, its Checkpoint to remove when done).
 
-    `callbacks`: more Keras callbacks for every epoch's fit (the benchmark times steps with one).
+    `callbacks`: more Keras callbacks (the benchmark times steps with one).
     """
     import keras
 
@@ -160,36 +203,31 @@ def train(name, spec, train_data, val_data, checkpoint_root=CHECKPOINT_ROOT, cal
         else:
             model, history = resumed
             print(f"{name}: resuming after epoch {len(history)} from {checkpoint.directory}/")
-    callbacks = [_epoch_logger(spec["epochs"]), *callbacks]
+    first_epoch = len(history)
+    if first_epoch >= spec["epochs"]:
+        return model, history, checkpoint
+    callbacks = [_epoch_callback(spec, steps_per_epoch, history, checkpoint), *callbacks]
     if not is_per_step_schedule(spec):  # a per-step schedule lives in the optimizer
         callbacks.insert(0, keras.callbacks.LearningRateScheduler(lambda epoch: learning_rate_for_epoch(spec, epoch)))
-    for epoch in range(len(history), spec["epochs"]):
-        order = np.random.default_rng([spec["seed"], epoch]).permutation(len(x_train))
-        logs = model.fit(
-            x_train[order], y_train[order],
-            batch_size=global_batch_size,
-            initial_epoch=epoch, epochs=epoch + 1,
-            shuffle=False,
-            validation_data=(x_val, y_val),
-            callbacks=callbacks,
-            verbose=0,
-        ).history
-        history.append({
-            "epoch": epoch + 1,
-            "loss": logs["loss"][-1],
-            "accuracy": logs["accuracy"][-1],
-            "val_loss": logs["val_loss"][-1],
-            "val_accuracy": logs["val_accuracy"][-1],
-            "learning_rate": epoch_learning_rate(model, spec, epoch),
-        })
-        checkpoint.save(model, history)
+    # One fit call for all epochs: Keras keeps the dataset's iterator from one
+    # epoch to the next because steps_per_epoch is given.
+    model.fit(
+        training_batches(x_train, y_train, spec["seed"], first_epoch, spec["epochs"], global_batch_size),
+        steps_per_epoch=steps_per_epoch,
+        initial_epoch=first_epoch, epochs=spec["epochs"],
+        validation_data=(x_val, y_val),
+        validation_batch_size=EVALUATION_BATCH_SIZE,
+        shuffle=False,  # the dataset is already in each epoch's order
+        callbacks=callbacks,
+        verbose=0,
+    )
     return model, history, checkpoint
 
 
-def epoch_learning_rate(model, spec, epoch):
-    """The rate of the epoch just trained: the step decay's, or a per-step schedule's at its last step."""
+def epoch_learning_rate(spec, epoch, steps_per_epoch):
+    """The rate at the last step of 0-based `epoch`: the step decay's, or the per-step schedule's."""
     if is_per_step_schedule(spec):
-        return float(model.optimizer.learning_rate.numpy())
+        return float(warmup_cosine(spec, steps_per_epoch)((epoch + 1) * steps_per_epoch - 1))
     return learning_rate_for_epoch(spec, epoch)
 
 

@@ -108,11 +108,15 @@ def lr_schedule(value):
     return False
 
 
+MAX_SEED = 2**32 - 1  # NumPy's and Keras's global seeds are 32-bit
+
+
+def valid_seed(value):
+    return non_negative_int(value) and value <= MAX_SEED
+
+
 def seed_list(value):
-    return (
-        isinstance(value, list) and len(value) > 0
-        and all(non_negative_int(v) for v in value) and len(set(value)) == len(value)
-    )
+    return isinstance(value, list) and len(value) > 0 and all(valid_seed(v) for v in value) and len(set(value)) == len(value)
 
 
 DATA_KEYS = {
@@ -273,7 +277,7 @@ def seeds(params, path=PARAMS_FILE):
     """The seeds every variant is trained with, once each."""
     value = section(params, "seeds", path)
     if not seed_list(value):
-        raise ParamsError(f"{path}: seeds: expected a non-empty list of distinct integers >= 0, got {_describe(value)}")
+        raise ParamsError(f"{path}: seeds: expected a non-empty list of distinct integers from 0 to 2**32 - 1, got {_describe(value)}")
     return value
 
 
@@ -299,6 +303,8 @@ def model_spec(params, name, seed=None, path=PARAMS_FILE):
 
     `seed` (weights, dropout masks, order of batches) is added as spec["seed"].
     """
+    if seed is not None and not valid_seed(seed):
+        raise ParamsError(f"seed: expected an integer from 0 to {MAX_SEED}, got {_describe(seed)}")
     baseline = check_keys(section(params, "baseline", path), MODEL_KEYS, "baseline", path)
     if baseline["augmentation"] is not None:
         raise ParamsError(f"{path}: baseline.augmentation: expected null (augmented_variants set it)")

@@ -176,6 +176,15 @@ def test_train_refuses_bad_params(project, capsys, variant, edit, fragments):
     run_refused(project, capsys, lambda: train.main([variant, "--seed", str(SEED)]), *fragments)
 
 
+@pytest.mark.parametrize("seed", ["-1", str(2**32)])
+def test_train_refuses_a_seed_out_of_range(project, capsys, seed):
+    write_params(project, None)
+    put_prepared(project, ("train", "val"))
+    put_earlier(project, *train_outputs("baseline"))
+    run_refused(project, capsys, lambda: train.main(["baseline", "--seed", seed]),
+                f"error: seed: expected an integer from 0 to {2**32 - 1}, got {seed}")
+
+
 def test_prepare_refuses_val_fraction_above_one(project, capsys):
     write_params(project, lambda p: p["prepare"].update(val_fraction=1.5))
     tiny_data.write_dataset(project / "data" / "raw", tiny_data.make_arrays(10, 3), compress=False)
@@ -229,6 +238,7 @@ BAD_SEEDS = [
     pytest.param([1, 1], "got [1, 1]", id="same-seed-twice"),
     pytest.param([1, -1], "got [1, -1]", id="negative-seed"),
     pytest.param("42", "got '42'", id="not-a-list"),
+    pytest.param([2**32], f"got [{2**32}]", id="seed-above-32-bits"),
 ]
 
 
@@ -239,7 +249,7 @@ def test_evaluate_refuses_bad_seeds(project, capsys, seeds, got):
     put_earlier(project, *evaluate_earlier(names))
     write_params(project, lambda p: p.update(seeds=seeds))
     run_refused(project, capsys, evaluate.main,
-                f"error: params.yaml: seeds: expected a non-empty list of distinct integers >= 0, {got}")
+                f"error: params.yaml: seeds: expected a non-empty list of distinct integers from 0 to 2**32 - 1, {got}")
 
 
 def test_evaluate_refuses_a_missing_model_of_one_seed(project, capsys):
@@ -309,7 +319,7 @@ def test_seed_summary_refuses_bad_seeds(project, capsys, seeds, got):
     put_seed_outputs(project, names, [1, 42])
     put_earlier(project, *seed_summary_earlier(names))
     run_refused(project, capsys, seed_summary.main,
-                f"error: params.yaml: seeds: expected a non-empty list of distinct integers >= 0, {got}")
+                f"error: params.yaml: seeds: expected a non-empty list of distinct integers from 0 to 2**32 - 1, {got}")
 
 
 def test_seed_summary_refuses_a_missing_seed_of_one_variant(project, capsys):

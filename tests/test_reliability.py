@@ -149,13 +149,14 @@ def test_fast_protocol_killed_and_resumed_matches_and_follows_its_schedule(tmp_p
     assert f"resuming after epoch {killed_after}" in train_to_the_end(resumed)
     assert_same_outputs(first, outputs(resumed))
 
-    # The learning_rate column: the schedule read from the optimizer after each epoch,
-    # 16 steps an epoch (500 images, batch 32); one epoch of warm-up then a cosine to 0.
+    # The learning_rate column: the rate at each epoch's last step (steps 15, 31 and
+    # 47 of 48: 500 images, batch 32), one epoch (16 steps) of linear warm-up from 0,
+    # then a cosine to 0 over the other 32 steps.
     lines = first[1].decode().splitlines()
     assert lines[0].split(",")[-1] == "learning_rate"
     rates = [float(line.split(",")[-1]) for line in lines[1:]]
     peak = params["protocols"]["fast"]["learning_rate"]
-    expected = [peak, peak * 0.5 * (1 + np.cos(np.pi * 16 / 32)), 0.0]  # after 16, 32, 48 of 48 steps
+    expected = [peak * 15 / 16, peak * 0.5 * (1 + np.cos(np.pi * 15 / 32)), peak * 0.5 * (1 + np.cos(np.pi * 31 / 32))]
     assert rates == pytest.approx(expected, abs=1e-7)
     import keras
 

@@ -1,0 +1,41 @@
+"""The input pipeline of stages/fitting.py: every epoch's batches, in its permutation's order."""
+
+import numpy as np
+import pytest
+
+from stages import fitting
+
+
+def test_epoch_order_depends_on_seed_and_epoch_only():
+    assert np.array_equal(fitting.epoch_order(42, 3, 10), fitting.epoch_order(42, 3, 10))
+    assert sorted(fitting.epoch_order(42, 3, 10)) == list(range(10))
+    assert not np.array_equal(fitting.epoch_order(42, 3, 10), fitting.epoch_order(42, 4, 10))
+    assert not np.array_equal(fitting.epoch_order(42, 3, 10), fitting.epoch_order(43, 3, 10))
+
+
+@pytest.mark.parametrize("first_epoch", [0, 2])
+def test_batches_follow_each_epochs_permutation_and_never_span_two_epochs(first_epoch):
+    # 10 images, batch 4: each epoch is batches of 4, 4 and 2. Each image's pixels
+    # hold its index, so a batch's images tell which indices were gathered.
+    count, batch_size, epochs = 10, 4, 4
+    x = np.repeat(np.arange(count, dtype=np.float32), 28 * 28).reshape(count, 28, 28, 1)
+    y = (np.arange(count) % 3).astype(np.uint8)
+    batches = list(fitting.training_batches(x, y, 7, first_epoch, epochs, batch_size).as_numpy_iterator())
+
+    assert [len(images) for images, _ in batches] == [4, 4, 2] * (epochs - first_epoch)
+    for epoch in range(first_epoch, epochs):
+        in_epoch = batches[3 * (epoch - first_epoch): 3 * (epoch - first_epoch + 1)]
+        gathered = np.concatenate([images[:, 0, 0, 0] for images, _ in in_epoch]).astype(int)
+        assert gathered.tolist() == fitting.epoch_order(7, epoch, count).tolist()
+        labels = np.concatenate([batch_labels for _, batch_labels in in_epoch])
+        assert labels.tolist() == y[gathered].tolist()
+
+
+def test_learning_rate_of_an_epoch_is_the_rate_at_its_last_step():
+    step_decay = {"learning_rate": 0.001, "lr_schedule": {"drop_every_epochs": 5, "factor": 0.5}, "epochs": 15}
+    assert [fitting.epoch_learning_rate(step_decay, epoch, 100) for epoch in (0, 4, 5, 14)] == [0.001, 0.001, 0.0005, 0.00025]
+    # Warm-up over the first epoch's 10 steps, then a cosine to 0 over the other 20.
+    cosine = {"learning_rate": 0.004, "lr_schedule": {"warmup_epochs": 1, "decay": "cosine"}, "epochs": 3}
+    rates = [fitting.epoch_learning_rate(cosine, epoch, 10) for epoch in range(3)]
+    expected = [0.004 * 9 / 10, 0.004 * 0.5 * (1 + np.cos(np.pi * 9 / 20)), 0.004 * 0.5 * (1 + np.cos(np.pi * 19 / 20))]
+    assert rates == pytest.approx(expected, rel=1e-5)
