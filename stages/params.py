@@ -163,7 +163,7 @@ KFOLD_KEYS = {
     "n_splits": (lambda v: _is_int(v) and v >= 2, "an integer >= 2"),
     "folds": (lambda v: isinstance(v, list) and len(v) > 0 and all(non_negative_int(f) for f in v)
               and len(set(v)) == len(v), "a non-empty list of distinct fold indices"),
-    "seed": (non_negative_int, "an integer >= 0"),  # of the folds and of each fold's training
+    "seed": (valid_seed, f"an integer from 0 to {MAX_SEED}"),  # of the folds and of each fold's training
 }
 EVALUATE_KEYS = {
     "select_from": (lambda v: isinstance(v, list) and len(v) > 0, "a non-empty list of variant names"),
@@ -277,7 +277,7 @@ def seeds(params, path=PARAMS_FILE):
     """The seeds every variant is trained with, once each."""
     value = section(params, "seeds", path)
     if not seed_list(value):
-        raise ParamsError(f"{path}: seeds: expected a non-empty list of distinct integers from 0 to 2**32 - 1, got {_describe(value)}")
+        raise ParamsError(f"{path}: seeds: expected a non-empty list of distinct integers from 0 to {MAX_SEED}, got {_describe(value)}")
     return value
 
 

@@ -39,3 +39,23 @@ def test_learning_rate_of_an_epoch_is_the_rate_at_its_last_step():
     rates = [fitting.epoch_learning_rate(cosine, epoch, 10) for epoch in range(3)]
     expected = [0.004 * 9 / 10, 0.004 * 0.5 * (1 + np.cos(np.pi * 9 / 20)), 0.004 * 0.5 * (1 + np.cos(np.pi * 19 / 20))]
     assert rates == pytest.approx(expected, rel=1e-5)
+
+
+def test_evaluate_in_chunks_gives_the_whole_sets_loss_and_accuracy(monkeypatch):
+    # 25 images in chunks of 7 (7, 7, 7, 4) and batches of 3, against the loss and
+    # accuracy computed by hand from the model's predicted probabilities.
+    import keras
+
+    monkeypatch.setattr(fitting, "EVALUATION_CHUNK_SIZE", 7)
+    monkeypatch.setattr(fitting, "EVALUATION_BATCH_SIZE", 3)
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).random((25, 28, 28, 1), dtype=np.float32)
+    y = np.random.default_rng(1).integers(0, 3, 25).astype(np.uint8)
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax")])
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+    loss, accuracy = fitting.evaluate(model, x, y)
+
+    probabilities = model.predict(x, verbose=0)
+    assert accuracy == np.mean(probabilities.argmax(axis=1) == y)
+    assert loss == pytest.approx(-np.mean(np.log(probabilities[np.arange(25), y])), rel=1e-5)

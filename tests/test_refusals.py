@@ -249,7 +249,7 @@ def test_evaluate_refuses_bad_seeds(project, capsys, seeds, got):
     put_earlier(project, *evaluate_earlier(names))
     write_params(project, lambda p: p.update(seeds=seeds))
     run_refused(project, capsys, evaluate.main,
-                f"error: params.yaml: seeds: expected a non-empty list of distinct integers from 0 to 2**32 - 1, {got}")
+                f"error: params.yaml: seeds: expected a non-empty list of distinct integers from 0 to {2**32 - 1}, {got}")
 
 
 def test_evaluate_refuses_a_missing_model_of_one_seed(project, capsys):
@@ -319,7 +319,7 @@ def test_seed_summary_refuses_bad_seeds(project, capsys, seeds, got):
     put_seed_outputs(project, names, [1, 42])
     put_earlier(project, *seed_summary_earlier(names))
     run_refused(project, capsys, seed_summary.main,
-                f"error: params.yaml: seeds: expected a non-empty list of distinct integers from 0 to 2**32 - 1, {got}")
+                f"error: params.yaml: seeds: expected a non-empty list of distinct integers from 0 to {2**32 - 1}, {got}")
 
 
 def test_seed_summary_refuses_a_missing_seed_of_one_variant(project, capsys):
