@@ -1,4 +1,4 @@
-"""The input pipeline of stages/fitting.py: every epoch's batches, in its permutation's order."""
+"""stages/fitting.py: the batches of each epoch in its permutation's order, the rate recorded per epoch, the chunked evaluation."""
 
 import numpy as np
 import pytest
