@@ -25,8 +25,8 @@ import time
 
 import numpy as np
 
-from stages import files, params
-from stages.flops import training_flops
+from study import files, params
+from study.flops import training_flops
 
 TARGET_ACCURACY = 0.915
 GEMM_SIZE = 2048

@@ -35,7 +35,7 @@ LEVER_STEPS = 60
 
 
 def load(data_dir):
-    from stages import files
+    from study import files
 
     return files.load_split(os.path.join(data_dir, "train.npz")), files.load_split(os.path.join(data_dir, "val.npz"))
 
@@ -69,7 +69,7 @@ def make_timer(started, target):
 
 def run_training(kind, data_dir, epochs, target):
     """(a) the plain script, (b) our path at the seed protocol, (c) our path at the fast protocol."""
-    from stages import fitting, params
+    from study import fitting, params
 
     train_data, val_data = load(data_dir)
     started = time.perf_counter()
@@ -114,8 +114,8 @@ def run_lever(name, data_dir):
     keras.utils.set_random_seed(42)
     if lever.pop("determinism", False):
         tf.config.experimental.enable_op_determinism()
-    from stages import params
-    from stages.models import build_model
+    from study import params
+    from study.models import build_model
 
     spec = {**params.model_spec(params.load(), "baseline", 42), **lever}
     (x, y), _ = load(data_dir)

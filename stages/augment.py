@@ -11,15 +11,13 @@ Every transform works on the whole array at once (NumPy), not image by image.
 """
 
 import argparse
-import os
 
 import numpy as np
 
-from stages import files, params
-from stages.fashion_mnist import CLASS_NAMES
-from stages.files import DataError
+from study import artifacts, files, params
+from study.dataset import CLASS_NAMES
+from study.files import DataError
 
-TRAIN_PATH = os.path.join("data", "prepared", "train.npz")
 CHUNK_SIZE = 8192  # images per vectorised step: bounds the memory of the sampling grids
 
 
@@ -147,12 +145,12 @@ def main(argv=None):
                 f"{params.PARAMS_FILE}: augmented_variants: no augmented variant named {name!r} (known: {known})"
             )
         preset = params.augmentation_params(all_params, params.model_spec(all_params, name)["augmentation"])
-        x, y = files.load_split(TRAIN_PATH)
+        x, y = files.load_split(artifacts.prepared("train"))
     except (params.ParamsError, DataError) as error:
         params.fail(error)
     augmented_x, augmented_y = augment(x, y, preset)
-    files.save_split(os.path.join("data", "augmented", f"{name}.npz"), augmented_x, augmented_y)
-    save_figure(os.path.join("plots", "figures", f"augmentation_{name}.png"), x[0], int(y[0]), preset)
+    files.save_split(artifacts.augmented(name), augmented_x, augmented_y)
+    save_figure(artifacts.augmentation_figure(name), x[0], int(y[0]), preset)
     print(f"augment@{name}: {len(x)} training images -> {len(augmented_x)} in data/augmented/{name}.npz")
 
 

@@ -1,38 +1,39 @@
-"""Stage evaluate: the seed's test evaluation (Tables 2-4, Figure 1).
+"""Stage evaluate: the published test evaluation (Tables 2-4, Figure 1), from the trainings' recorded answers.
 
     python -m stages.evaluate
 
-Reads params.yaml `evaluate` and `seeds`, metrics/train/*.json and
-plots/history/*.csv (the means over seeds), models/train/<variant>/seed_<seed>.keras
-and data/prepared/test.npz. Picks the `select_count` variants of `select_from`
-with the highest mean validation accuracy, as the seed did with one model each,
-and writes
-  metrics/evaluate.json        selected names; every variant's test accuracy as the
-                               mean and sd over seeds, and per seed; per-class
-                               precision, recall, F1 of the selected (mean over seeds)
-  plots/confusion/<name>.csv   seed,actual,predicted per test image and seed (the
-                               per-image answers paired tests need; the confusion
-                               chart counts all seeds together)
-  plots/figures/evaluate/      loss_curves.png (Figure 1, means over seeds),
-                               confusion_<name>.png of the selected (all seeds)
+Reads params.yaml `evaluate` and `seeds`, each variant's summary over seeds
+(metrics/details/train/<variant>.json, plots/history/<variant>.csv), each
+training's answers on the test set (predictions/train/<variant>/seed_<seed>.npz)
+and the test labels (data/prepared/test.npz). No model file is read, so a clone
+without the models reruns it. Picks the `select_count` variants of `select_from`
+with the highest mean validation accuracy, as the published study did with one
+model each, and writes
+  metrics/details/evaluate.json   selected names; every variant's test accuracy as the
+                                  mean and sd over seeds, per seed, and of the ensemble
+                                  of its seeds; per-class precision, recall, F1 of the
+                                  selected (mean over seeds)
+  plots/confusion/<name>.csv      actual,predicted per test image of the selected
+                                  models' first seed (DVC's confusion template)
+  plots/figures/evaluate/         loss_curves.png (Figure 1, means over seeds),
+                                  confusion_<name>.png of the selected (all seeds summed)
 """
 
 import os
 
 import numpy as np
 
-from stages import evaluation, files, params
-from stages.files import DataError
-from stages.statistics import mean_and_sd
+from study import artifacts, evaluation, files, params
+from study.dataset import TEST_SIZE
+from study.files import DataError
+from study.statistics import mean_and_sd
 
-TEST_PATH = os.path.join("data", "prepared", "test.npz")
-CONFUSION_DIR = os.path.join("plots", "confusion")
-FIGURES_DIR = os.path.join("plots", "figures", "evaluate")
+FIGURES_DIR = os.path.join(artifacts.FIGURES_DIR, "evaluate")
 
 
 def select_best(train_metrics, candidates, count):
     """The `count` candidates with the highest validation accuracy, best first (ties: params order)."""
-    return sorted(candidates, key=lambda name: -train_metrics[name]["val_accuracy"])[:count]
+    return sorted(candidates, key=lambda name: -train_metrics[name][artifacts.VAL_ACCURACY])[:count]
 
 
 def mean_per_class(reports):
@@ -46,45 +47,45 @@ def mean_per_class(reports):
     }
 
 
+def read_inputs(all_params):
+    settings = params.evaluate_params(all_params)
+    seeds = params.seeds(all_params)
+    names = params.variant_names(all_params)
+    train_metrics = {n: artifacts.read_json(artifacts.variant_summary(n)) for n in names}
+    histories = {n: artifacts.read_history(artifacts.variant_history(n)) for n in names}
+    _, y_test = files.load_split(artifacts.prepared("test"))
+    answers = {n: [artifacts.read_predictions(artifacts.seed_run(n, seed)["predictions"], len(y_test)) for seed in seeds]
+               for n in names}
+    return settings, seeds, names, train_metrics, histories, y_test, answers
+
+
 def main():
     try:
-        all_params = params.load()
-        settings = params.evaluate_params(all_params)
-        seeds = params.seeds(all_params)
-        names = params.variant_names(all_params)
-        train_metrics = {n: evaluation.read_json(os.path.join("metrics", "train", f"{n}.json")) for n in names}
-        histories = {n: evaluation.read_history(os.path.join("plots", "history", f"{n}.csv")) for n in names}
-        x_test, y_test = files.load_split(TEST_PATH)
-        for name in names:
-            if "val_accuracy" not in train_metrics[name]:
-                raise DataError(f"metrics/train/{name}.json: no val_accuracy (run `dvc repro seed_summary`)")
-        model_paths = {
-            (n, seed): os.path.join("models", "train", n, f"seed_{seed}.keras") for n in names for seed in seeds
-        }
-        for path in model_paths.values():  # every file checked before TensorFlow's import logs anything
-            evaluation.check_model_file(path)
-        models = {key: evaluation.load_model(path) for key, path in model_paths.items()}
+        settings, seeds, names, train_metrics, histories, y_test, answers = read_inputs(params.load())
+        if len(y_test) != TEST_SIZE:
+            print(f"evaluate: {len(y_test)} test images (the real set has {TEST_SIZE})")
     except (params.ParamsError, DataError) as error:
         params.fail(error)
 
     selected = select_best(train_metrics, settings["select_from"], settings["select_count"])
     results = {"selected": selected, "seeds": seeds, "models": {}}
-    with files.atomic_directory(CONFUSION_DIR) as confusion_dir, files.atomic_directory(FIGURES_DIR) as figures_dir:
+    with (files.atomic_directory(artifacts.CONFUSION_DIR) as confusion_dir,
+          files.atomic_directory(FIGURES_DIR) as figures_dir):
         for name in names:
-            predictions = [
-                evaluation.predict_probabilities(models[name, seed], x_test).argmax(axis=1) for seed in seeds
-            ]
+            predictions = [predicted for predicted, _ in answers[name]]
             reports = [evaluation.classification_report(y_test, predicted) for predicted in predictions]
             accuracies = [accuracy for accuracy, _ in reports]
+            ensemble = evaluation.average_probabilities([p for _, p in answers[name]]).argmax(axis=1)
             mean, sd = mean_and_sd(accuracies)
             results["models"][name] = {
                 "test_accuracy": mean,
                 "test_accuracy_sd": sd,
                 "test_accuracy_per_seed": {str(seed): accuracy for seed, accuracy in zip(seeds, accuracies)},
+                "ensemble_test_accuracy": float(np.mean(ensemble == y_test)),
             }
-            evaluation.write_confusion_csv(os.path.join(confusion_dir, f"{name}.csv"), y_test, predictions, seeds)
             if name in selected:
                 results["models"][name]["per_class"] = mean_per_class([per_class for _, per_class in reports])
+                evaluation.write_confusion_csv(os.path.join(confusion_dir, f"{name}.csv"), y_test, predictions[0])
                 evaluation.save_confusion_figure(
                     os.path.join(figures_dir, f"confusion_{name}.png"),
                     np.tile(y_test, len(seeds)), np.concatenate(predictions),
@@ -93,7 +94,7 @@ def main():
             spread = "" if sd is None else f" ± {sd:.4f} over {len(seeds)} seeds"
             print(f"evaluate: {name}: test accuracy {mean:.4f}{spread}" + (" (selected)" if name in selected else ""))
         evaluation.save_loss_curves(os.path.join(figures_dir, "loss_curves.png"), histories)
-        files.write_json(os.path.join("metrics", "evaluate.json"), results)
+        files.write_json(artifacts.evaluate_details(), results)
 
 
 if __name__ == "__main__":

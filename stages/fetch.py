@@ -8,10 +8,10 @@ data.sha256, all four or none.
 
 import os
 
-from stages import files, params
-from stages.fashion_mnist import DataError, obtain
+from study import files, params
+from study.artifacts import RAW_DIR
+from study.fashion_mnist import DataError, obtain
 
-OUTPUT_DIR = os.path.join("data", "raw")
 
 
 def main():
@@ -20,11 +20,11 @@ def main():
         origin, raw_files = obtain(data["source_dir"], data["download_url"], data["sha256"])
     except (params.ParamsError, DataError) as error:
         params.fail(error)
-    with files.atomic_directory(OUTPUT_DIR) as directory:
+    with files.atomic_directory(RAW_DIR) as directory:
         for name, raw in raw_files.items():
             with open(os.path.join(directory, name), "wb") as stream:
                 stream.write(raw)
-    print(f"fetch: {len(raw_files)} files from {origin} verified into {OUTPUT_DIR}/")
+    print(f"fetch: {len(raw_files)} files from {origin} verified into {RAW_DIR}/")
 
 
 if __name__ == "__main__":

@@ -1,23 +1,20 @@
-"""Stage kfold@<fold>: one fold of the seed's stratified k-fold cross-validation.
+"""Stage kfold@<fold>: one fold of the published study's stratified k-fold cross-validation.
 
     python -m stages.kfold 0
 
 Reads params.yaml `kfold`, `baseline`, the chosen `protocols` entry, `variants.<kfold.variant>` and all 60,000
-training images (data/prepared/train.npz and val.npz together). Trains the
-variant on the other k-1 folds (with the seed kfold.seed) and validates on this one. Writes
-models/kfold/fold_<fold>.keras, metrics/kfold/fold_<fold>.json and
-plots/kfold/fold_<fold>.csv.
+training images (data/prepared/train.npz and val.npz together). Trains a fresh
+model of the variant on the other k-1 folds (with the seed kfold.seed) and
+validates on this one. Writes the four files of artifacts.fold_run: model,
+metrics, history and test-set predictions.
 """
 
 import argparse
-import os
 
 import numpy as np
 
-from stages import files, fitting, params
-from stages.files import DataError
-
-PREPARED_DIR = os.path.join("data", "prepared")
+from study import artifacts, files, fitting, params
+from study.files import DataError
 
 
 def fold_indices(labels, n_splits, seed):
@@ -30,8 +27,8 @@ def fold_indices(labels, n_splits, seed):
 
 def all_training_images():
     """The 60,000 training images: the train split then the validation split."""
-    x_train, y_train = files.load_split(os.path.join(PREPARED_DIR, "train.npz"))
-    x_val, y_val = files.load_split(os.path.join(PREPARED_DIR, "val.npz"))
+    x_train, y_train = files.load_split(artifacts.prepared("train"))
+    x_val, y_val = files.load_split(artifacts.prepared("val"))
     return np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val])
 
 
@@ -49,6 +46,7 @@ def main(argv=None):
             )
         spec = params.model_spec(all_params, settings["variant"], settings["seed"])
         x, y = all_training_images()
+        x_test, _ = files.load_split(artifacts.prepared("test"))
     except (params.ParamsError, DataError) as error:
         params.fail(error)
 
@@ -56,9 +54,7 @@ def main(argv=None):
     train_data, val_data = (x[train_index], y[train_index]), (x[val_index], y[val_index])
     model, history, checkpoint = fitting.train(f"kfold_fold_{fold}", spec, train_data, val_data)
     metrics = {"fold": fold, **fitting.training_metrics(model, history, train_data, val_data)}
-    fitting.save_model(model, os.path.join("models", "kfold", f"fold_{fold}.keras"))
-    fitting.write_history(os.path.join("plots", "kfold", f"fold_{fold}.csv"), history)
-    files.write_json(os.path.join("metrics", "kfold", f"fold_{fold}.json"), metrics)
+    fitting.save_run(artifacts.fold_run(fold), model, history, metrics, x_test)
     checkpoint.remove()
     print(f"kfold@{fold}: train accuracy {metrics['train_accuracy']:.4f}, validation accuracy {metrics['val_accuracy']:.4f}")
 

@@ -11,11 +11,10 @@ import os
 
 import numpy as np
 
-from stages import files, idx, params
-from stages.files import DataError
+from study import files, idx, params
+from study.artifacts import PREPARED_DIR, RAW_DIR, prepared
+from study.files import DataError
 
-RAW_DIR = os.path.join("data", "raw")
-OUTPUT_DIR = os.path.join("data", "prepared")
 
 
 def read_split(prefix):
@@ -62,13 +61,13 @@ def main():
         )
     except (params.ParamsError, idx.IdxError, DataError) as error:
         params.fail(error)
-    with files.atomic_directory(OUTPUT_DIR) as directory:
-        files.save_split(os.path.join(directory, "train.npz"), scale(train_images[train_index]), train_labels[train_index])
-        files.save_split(os.path.join(directory, "val.npz"), scale(train_images[val_index]), train_labels[val_index])
-        files.save_split(os.path.join(directory, "test.npz"), scale(test_images), test_labels)
+    with files.atomic_directory(PREPARED_DIR) as directory:
+        files.save_split(prepared("train", directory), scale(train_images[train_index]), train_labels[train_index])
+        files.save_split(prepared("val", directory), scale(train_images[val_index]), train_labels[val_index])
+        files.save_split(prepared("test", directory), scale(test_images), test_labels)
     print(
         f"prepare: train {len(train_index)}, validation {len(val_index)}, test {len(test_labels)} "
-        f"images into {OUTPUT_DIR}/"
+        f"images into {PREPARED_DIR}/"
     )
 
 

@@ -5,7 +5,7 @@
 Reads params.yaml `seeds`, `variants` and `augmented_variants`, and the per-seed
 files of the train stages (metrics/seeds/<variant>/seed_<seed>.json and
 plots/seeds/<variant>/seed_<seed>.csv). Writes, for every variant,
-  metrics/train/<variant>.json   every key of the per-seed metrics as the mean over
+  metrics/details/train/<variant>.json   every key of the per-seed metrics as the mean over
                                  seeds, `<key>_sd` beside it (sample sd; null for one
                                  seed) and `seeds`, so `dvc metrics diff` compares
                                  like with like whatever the number of seeds
@@ -15,16 +15,11 @@ plots/seeds/<variant>/seed_<seed>.csv). Writes, for every variant,
 Only the seeds listed in params.yaml count, whatever other files lie there.
 """
 
-import os
+from study import artifacts, files, params
+from study.artifacts import HISTORY_COLUMNS, read_history, read_json
+from study.files import DataError
+from study.statistics import mean_and_sd
 
-from stages import files, params
-from stages.evaluation import read_history, read_json
-from stages.files import DataError
-from stages.fitting import HISTORY_COLUMNS
-from stages.statistics import mean_and_sd
-
-METRICS_DIR = os.path.join("metrics", "train")
-HISTORY_DIR = os.path.join("plots", "history")
 SD_COLUMNS = ("val_accuracy_sd", "val_loss_sd")
 
 
@@ -54,12 +49,13 @@ def read_variant(name, seeds):
     """The per-seed metrics and histories of one variant, checked for the keys the summary needs."""
     metrics, histories = [], []
     for seed in seeds:
-        path = os.path.join("metrics", "seeds", name, f"seed_{seed}.json")
+        paths = artifacts.seed_run(name, seed)
+        path = paths["metrics"]
         value = read_json(path)
         if not isinstance(value, dict) or "val_accuracy" not in value:
             raise DataError(f"{path}: no val_accuracy (run `dvc repro train@{name}-{seed}`)")
         metrics.append(value)
-        histories.append(read_history(os.path.join("plots", "seeds", name, f"seed_{seed}.csv")))
+        histories.append(read_history(paths["history"]))
     keys = [sorted(value) for value in metrics]
     if any(k != keys[0] for k in keys):
         raise DataError(f"metrics/seeds/{name}/: the seeds' metrics files have different keys (rerun `dvc repro train@{name}`)")
@@ -78,12 +74,13 @@ def main():
     except (params.ParamsError, DataError) as error:
         params.fail(error)
 
-    with files.atomic_directory(METRICS_DIR) as metrics_dir, files.atomic_directory(HISTORY_DIR) as history_dir:
+    with (files.atomic_directory(artifacts.TRAIN_SUMMARY_DIR) as metrics_dir,
+          files.atomic_directory(artifacts.HISTORY_DIR) as history_dir):
         for name, (metrics, histories) in inputs.items():
             summary = summarise_metrics(metrics, seeds)
-            files.write_json(os.path.join(metrics_dir, f"{name}.json"), summary)
+            files.write_json(artifacts.variant_summary(name, metrics_dir), summary)
             files.write_csv(
-                os.path.join(history_dir, f"{name}.csv"),
+                artifacts.variant_history(name, history_dir),
                 HISTORY_COLUMNS + (SD_COLUMNS if len(seeds) > 1 else ()),
                 summarise_history(histories),
             )

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from stages import augment
-from stages.files import load_split, save_split
+from study.files import load_split, save_split
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PRESET = {

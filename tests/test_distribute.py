@@ -1,4 +1,4 @@
-"""stages.fitting's strategies: `mirrored` really trains on two replicas (two logical CPU devices).
+"""study.fitting's strategies: `mirrored` really trains on two replicas (two logical CPU devices).
 
 `multi_worker` without TF_CONFIG trains as a cluster of one worker.
 
@@ -26,7 +26,7 @@ tf.config.set_logical_device_configuration(
     cpus[0], [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
 )
 
-from stages import fitting, params
+from study import fitting, params
 
 checkpoint_root, precision, strategy_name = sys.argv[1], sys.argv[2], sys.argv[4]
 spec = params.model_spec(params.load(os.path.join(sys.argv[3], "params.yaml")), "baseline", 0)

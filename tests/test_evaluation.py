@@ -1,12 +1,12 @@
-"""stages.evaluation and stages.evaluate: per-class measures, the ensemble, confusion CSV, model selection."""
+"""study.evaluation and stages.evaluate: per-class measures, the ensemble, confusion CSV, model selection."""
 
 import numpy as np
 import pytest
 from sklearn.metrics import precision_recall_fscore_support
 
-from stages import evaluation
+from study import evaluation
 from stages.evaluate import mean_per_class, select_best
-from stages.fashion_mnist import CLASS_NAMES
+from study.dataset import CLASS_NAMES
 
 Y_TRUE = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 9])
 Y_PRED = np.array([0, 0, 1, 1, 1, 2, 2, 0, 9, 9])

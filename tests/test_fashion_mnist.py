@@ -1,4 +1,4 @@
-"""stages.fashion_mnist: reading, verifying, the order of sources, and the download over local HTTP."""
+"""study.fashion_mnist: reading, verifying, the order of sources, and the download over local HTTP."""
 
 import functools
 import gzip
@@ -9,10 +9,10 @@ import threading
 
 import pytest
 
-from stages import fashion_mnist
-from stages.files import DataError
-from stages.idx import encode_idx
-from stages.params import IDX_FILES
+from study import fashion_mnist
+from study.files import DataError
+from study.idx import encode_idx
+from study.dataset import IDX_FILES
 from tests.tiny_data import make_arrays, write_dataset
 
 UNREACHABLE = "http://127.0.0.1:9/"  # the discard port: any download attempt fails

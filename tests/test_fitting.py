@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from stages import fitting
+from study import fitting
 
 
 def test_epoch_order_depends_on_seed_and_epoch_only():
@@ -31,14 +31,20 @@ def test_batches_follow_each_epochs_permutation_and_never_span_two_epochs(first_
         assert labels.tolist() == y[gathered].tolist()
 
 
-def test_learning_rate_of_an_epoch_is_the_rate_at_its_last_step():
+def test_learning_rate_at_the_last_step_of_each_epoch():
+    from study.models import learning_rate_at, learning_rate_schedule
+
     step_decay = {"learning_rate": 0.001, "lr_schedule": {"drop_every_epochs": 5, "factor": 0.5}, "epochs": 15}
-    assert [fitting.epoch_learning_rate(step_decay, epoch, 100) for epoch in (0, 4, 5, 14)] == [0.001, 0.001, 0.0005, 0.00025]
+    rate = learning_rate_schedule(step_decay, 100)
+    assert [learning_rate_at(rate, (epoch + 1) * 100 - 1) for epoch in (0, 4, 5, 14)] == pytest.approx(
+        [0.001, 0.001, 0.0005, 0.00025], rel=1e-6)
     # Warm-up over the first epoch's 10 steps, then a cosine to 0 over the other 20.
     cosine = {"learning_rate": 0.004, "lr_schedule": {"warmup_epochs": 1, "decay": "cosine"}, "epochs": 3}
-    rates = [fitting.epoch_learning_rate(cosine, epoch, 10) for epoch in range(3)]
+    rate = learning_rate_schedule(cosine, 10)
+    rates = [learning_rate_at(rate, (epoch + 1) * 10 - 1) for epoch in range(3)]
     expected = [0.004 * 9 / 10, 0.004 * 0.5 * (1 + np.cos(np.pi * 9 / 20)), 0.004 * 0.5 * (1 + np.cos(np.pi * 19 / 20))]
     assert rates == pytest.approx(expected, rel=1e-5)
+    assert learning_rate_at(learning_rate_schedule({"learning_rate": 0.01, "lr_schedule": None}), 12345) == 0.01
 
 
 def test_evaluate_in_chunks_gives_the_whole_sets_loss_and_accuracy(monkeypatch):

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from stages import flops, params
+from study import flops, params
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ALL_PARAMS = params.load(os.path.join(PROJECT, "params.yaml"))
@@ -24,7 +24,7 @@ def test_baseline_by_hand():
 @pytest.mark.parametrize("name", params.variant_names(ALL_PARAMS))
 def test_every_variant_matches_its_keras_layers(name):
     """The count from the spec equals the count from the built model's layer shapes."""
-    from stages.models import build_model
+    from study.models import build_model
 
     spec = params.model_spec(ALL_PARAMS, name, 42)
     model = build_model(spec, steps_per_epoch=10)

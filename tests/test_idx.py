@@ -1,11 +1,11 @@
-"""stages.idx: IDX bytes round trip, and every malformed file rejected with its name."""
+"""study.idx: IDX bytes round trip, and every malformed file rejected with its name."""
 
 import struct
 
 import numpy as np
 import pytest
 
-from stages.idx import IdxError, encode_idx, parse_images, parse_labels
+from study.idx import IdxError, encode_idx, parse_images, parse_labels
 
 NAME = "some/dir/train-images-idx3-ubyte"
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import yaml
 
-from stages import files, fitting, kfold
+from stages import kfold
+from study import files, fitting
 from stages.kfold import fold_indices
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -44,7 +45,7 @@ def test_each_fold_trains_with_the_kfold_seed(tmp_path, monkeypatch):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(values))
     monkeypatch.chdir(tmp_path)
     rng = np.random.default_rng(0)
-    for name, count in (("train", 30), ("val", 10)):
+    for name, count in (("train", 30), ("val", 10), ("test", 10)):
         labels = (np.arange(count) % 10).astype(np.uint8)
         files.save_split(f"data/prepared/{name}.npz", rng.random((count, 28, 28, 1), dtype=np.float32), labels)
 

@@ -1,10 +1,10 @@
-"""stages.models: parameter counts against a hand formula, mixed precision, and the learning-rate schedules."""
+"""study.models: parameter counts against a hand formula, mixed precision, and the learning-rate schedules."""
 
 import os
 
 import pytest
 
-from stages import models, params
+from study import models, params
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ALL_PARAMS = params.load(os.path.join(ROOT, "params.yaml"))
@@ -38,7 +38,7 @@ def keras():
 @pytest.mark.parametrize("name", params.variant_names(ALL_PARAMS))
 def test_parameter_count_of_every_variant(keras, name):
     spec = params.model_spec(ALL_PARAMS, name)
-    model = models.build_model(spec, name=name)
+    model = models.build_model(spec, name=name, steps_per_epoch=100)
     assert model.count_params() == hand_count(spec)
     if name == "baseline":
         assert model.count_params() == 225_034
@@ -61,15 +61,19 @@ def test_optimizer_of_the_spec(keras):
     assert type(models.build_optimizer(params.model_spec(ALL_PARAMS, "baseline"))).__name__ == "Adam"
 
 
-def test_step_decay_of_the_learning_rate():
+def test_step_decay_is_a_staircase_of_the_step():
+    # The published decay: 0.001, halved every 5 epochs, here of 100 steps each.
     spec = params.model_spec(ALL_PARAMS, "baseline_lr")
-    rates = [models.learning_rate_for_epoch(spec, epoch) for epoch in range(spec["epochs"])]
-    assert rates == [0.001] * 5 + [0.0005] * 5 + [0.00025] * 5
+    optimizer = models.build_optimizer(spec, 100)
+    rates = [rate_at(optimizer, epoch * 100 + step) for epoch in range(15) for step in (0, 99)]
+    assert rates == pytest.approx([0.001] * 10 + [0.0005] * 10 + [0.00025] * 10, rel=1e-6)
 
 
 def test_constant_learning_rate_without_schedule():
     spec = params.model_spec(ALL_PARAMS, "sgd")
-    assert [models.learning_rate_for_epoch(spec, epoch) for epoch in (0, 7, 14)] == [0.01, 0.01, 0.01]
+    assert models.learning_rate_schedule(spec, 100) == 0.01
+    optimizer = models.build_optimizer(spec, 100)
+    assert [rate_at(optimizer, step) for step in (0, 700, 1499)] == pytest.approx([0.01] * 3)
 
 
 def test_mixed_bfloat16_computes_in_bfloat16_but_the_softmax_in_float32(keras):
@@ -148,14 +152,6 @@ def test_warmup_cosine_without_warmup_and_its_steps_per_epoch(keras):
     for optimizer in ("sgd", "rmsprop"):
         built = models.build_optimizer({**spec, "optimizer": optimizer, "momentum": 0.9}, 5)
         assert rate_at(built, 0) == pytest.approx(0.004)
-
-
-def test_per_step_schedule_is_not_an_epoch_schedule():
-    spec = warmup_cosine_spec()
-    assert models.is_per_step_schedule(spec) and not models.is_step_decay(spec)
-    assert models.learning_rate_for_epoch(spec, 3) == 0.004  # the epoch callback is not used for it
-    step = params.model_spec(ALL_PARAMS, "baseline_lr")
-    assert models.is_step_decay(step) and not models.is_per_step_schedule(step)
 
 
 def test_the_fast_protocol_builds(keras):

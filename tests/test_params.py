@@ -1,4 +1,4 @@
-"""stages.params: the real params.yaml passes; each mistake gives one ParamsError naming the file and key."""
+"""study.params: the real params.yaml passes; each mistake gives one ParamsError naming the file and key."""
 
 import copy
 import os
@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from stages import params
-from stages.params import ParamsError
+from study import params
+from study.params import ParamsError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PARAMS_PATH = os.path.join(ROOT, "params.yaml")
@@ -23,7 +23,8 @@ def real():
 def test_real_params_pass(real):
     params.check_all(real)
     assert params.variant_names(real) == [
-        "baseline", "kernel7", "batchnorm", "sgd", "sigmoid", "baseline_lr", "baseline_aug", "baseline_aug_hflip",
+        "baseline", "kernel7", "batchnorm", "sgd", "sigmoid", "baseline_lr", "baseline_shift_flip",
+        "baseline_aug", "baseline_aug_no_vflip", "baseline_aug_hflip",
     ]
     spec = params.model_spec(real, "kernel7")
     assert spec["kernel_sizes"] == [7, 3] and spec["filters"] == [32, 64] and spec["learning_rate"] == 0.001
@@ -172,5 +173,5 @@ def test_train_with_unknown_variant_fails_fast_without_tensorflow(tmp_path):
     assert result.stdout == "False False\n"
     assert result.stderr.splitlines() == [
         "error: params.yaml: variants: no variant named 'nosuch' (known: baseline, kernel7, batchnorm, sgd, "
-        "sigmoid, baseline_lr, baseline_aug, baseline_aug_hflip)"
+        "sigmoid, baseline_lr, baseline_shift_flip, baseline_aug, baseline_aug_no_vflip, baseline_aug_hflip)"
     ]

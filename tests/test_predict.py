@@ -1,4 +1,4 @@
-"""python -m stages.predict: the user's own images, classified by a saved model."""
+"""python -m study.predict: the user's own images, classified by a saved model."""
 
 import json
 import os
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stages import params, predict
-from stages.files import DataError
+from study import params, predict
+from study.files import DataError
 from tests import tiny_data
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -31,7 +31,7 @@ def model_dir(tmp_path_factory):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
-    from stages.models import build_model
+    from study.models import build_model
 
     root = tmp_path_factory.mktemp("predict")
     shutil.copy(os.path.join(PROJECT, "params.yaml"), root / "params.yaml")
@@ -68,7 +68,7 @@ def assert_predictions_of(model, predictions, paths, images):
 
 def run_predict(root, *arguments):
     return subprocess.run(
-        [sys.executable, "-m", "stages.predict", *arguments], cwd=root, capture_output=True, text=True,
+        [sys.executable, "-m", "study.predict", *arguments], cwd=root, capture_output=True, text=True,
         env={**os.environ, "PYTHONPATH": PROJECT, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from stages import prepare
-from stages.files import load_split
-from stages.idx import encode_idx
+from study.files import load_split
+from study.idx import encode_idx
 from tests.tiny_data import make_arrays, write_dataset
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

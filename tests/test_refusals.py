@@ -25,7 +25,8 @@ import numpy as np
 import pytest
 import yaml
 
-from stages import augment, evaluate, fetch, files, kfold, params, prepare, seed_summary, train
+from stages import augment, evaluate, fetch, kfold, prepare, seed_summary, train
+from study import dataset, files, params
 from stages.prepare import scale
 from tests import tiny_data
 
@@ -341,7 +342,7 @@ def test_seed_summary_refuses_histories_of_different_lengths(project, capsys):
 
 # ---------------------------------------------------------------- data: fetch
 
-RAW_EARLIER = [f"data/raw/{name}" for name in params.IDX_FILES]
+RAW_EARLIER = [f"data/raw/{name}" for name in dataset.IDX_FILES]
 
 
 def fetch_project(root):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from stages import files
+from study import files
 from stages.prepare import scale
 from tests import tiny_data
 
@@ -35,6 +35,8 @@ def make_project(root, epochs=4, protocol="reproduce"):
     images, labels = arrays["train-images-idx3-ubyte"], arrays["train-labels-idx1-ubyte"]
     files.save_split(str(root / "data/prepared/train.npz"), scale(images[:500]), labels[:500])
     files.save_split(str(root / "data/prepared/val.npz"), scale(images[500:]), labels[500:])
+    test_images, test_labels = arrays["t10k-images-idx3-ubyte"], arrays["t10k-labels-idx1-ubyte"]
+    files.save_split(str(root / "data/prepared/test.npz"), scale(test_images), test_labels)
     return params
 
 
@@ -78,17 +80,17 @@ def finished_epochs(root, variant="baseline", seed=SEED):
         return 0
 
 
-def kill_after(root, epochs, total):
+def kill_after(root, epochs, total, variant="baseline"):
     """Starts training and kills it (SIGKILL) once `epochs` epochs are saved; returns how many were."""
-    process = start_training(root)
+    process = start_training(root, variant)
     deadline = time.monotonic() + 300
-    while finished_epochs(root) < epochs and process.poll() is None and time.monotonic() < deadline:
+    while finished_epochs(root, variant) < epochs and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    killed_after = finished_epochs(root)
+    killed_after = finished_epochs(root, variant)
     assert epochs <= killed_after < total, "the run was not killed mid-training"
-    assert not (root / f"metrics/seeds/baseline/seed_{SEED}.json").exists()
+    assert not (root / f"metrics/seeds/{variant}/seed_{SEED}.json").exists()
     return killed_after
 
 
@@ -135,6 +137,20 @@ def test_killed_run_resumes_to_the_same_result(uninterrupted, tmp_path):
     output = train_to_the_end(tmp_path)
     assert f"resuming after epoch {killed_after}" in output
     assert_same_outputs(first, outputs(tmp_path))
+
+
+@pytest.mark.parametrize("variant", ["baseline_shift_flip", "baseline_lr"])
+def test_augmented_on_the_fly_and_step_decay_resume_to_the_same_result(variant, tmp_path_factory):
+    """Fresh transforms every epoch (seeded by the batch's number) and the staircase decay survive a kill."""
+    whole = tmp_path_factory.mktemp(f"{variant}_whole")
+    make_project(whole, epochs=3)
+    train_to_the_end(whole, variant)
+    first = outputs(whole, variant)
+    resumed = tmp_path_factory.mktemp(f"{variant}_resumed")
+    make_project(resumed, epochs=3)
+    killed_after = kill_after(resumed, 1, 3, variant)
+    assert f"resuming after epoch {killed_after}" in train_to_the_end(resumed, variant)
+    assert_same_outputs(first, outputs(resumed, variant))
 
 
 def test_fast_protocol_killed_and_resumed_matches_and_follows_its_schedule(tmp_path_factory):
@@ -187,7 +203,7 @@ def test_checkpoint_of_another_seed_is_not_used(tmp_path):
 
 WRITER = """
 import os, signal, sys
-from stages import files
+from study import files
 with files.atomic_path(sys.argv[1]) as temporary:
     with open(temporary, "w") as stream:
         stream.write('{"half": ')

@@ -11,8 +11,9 @@ import pytest
 import yaml
 from scipy import stats
 
-from stages import report, statistics
-from stages.fashion_mnist import CLASS_NAMES
+from stages import report
+from study import statistics
+from study.dataset import CLASS_NAMES
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMAGES = 200

@@ -6,8 +6,8 @@ import os
 
 import numpy as np
 
-from stages.idx import encode_idx
-from stages.params import IDX_FILES
+from study.idx import encode_idx
+from study.dataset import IDX_FILES
 
 
 def make_images(labels, seed=0):

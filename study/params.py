@@ -3,7 +3,7 @@
 A mistake ends the stage with one line that names the file, the key and what is
 expected. Nothing here imports TensorFlow, so the check takes milliseconds.
 
-    python -m stages.params          # checks the whole params.yaml
+    python -m study.params          # checks the whole params.yaml
 """
 
 import re
@@ -11,14 +11,9 @@ import sys
 
 import yaml
 
+from study.dataset import IDX_FILES, IMAGE_SIZE
+
 PARAMS_FILE = "params.yaml"
-IMAGE_SIZE = 28
-IDX_FILES = (
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-)
 # Variant names become stage names (train@NAME) and file names (models/NAME.keras).
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -108,6 +103,14 @@ def lr_schedule(value):
     return False
 
 
+def on_the_fly_augmentation(value):
+    if value is None:
+        return True
+    return (isinstance(value, dict) and set(value) == {"max_shift_pixels", "horizontal_flip_probability"}
+            and non_negative_int(value["max_shift_pixels"]) and value["max_shift_pixels"] < IMAGE_SIZE // 2
+            and _is_number(value["horizontal_flip_probability"]) and 0 <= value["horizontal_flip_probability"] <= 1)
+
+
 MAX_SEED = 2**32 - 1  # NumPy's and Keras's global seeds are 32-bit
 
 
@@ -143,10 +146,14 @@ MODEL_KEYS = {
     "lr_schedule": (lr_schedule, "null, {drop_every_epochs: positive integer, factor: number in (0, 1]} "
                                  "or {warmup_epochs: integer >= 0, decay: cosine}"),
     "augmentation": (optional_text, "null or the name of an entry of `augmentations`"),
+    "augment_on_the_fly": (on_the_fly_augmentation, "null or {max_shift_pixels: integer in [0, "
+                           f"{IMAGE_SIZE // 2}), horizontal_flip_probability: number in [0, 1]}}"),
     "epochs": (positive_int, "a positive integer"),
     "batch_size": (positive_int, "a positive integer"),
     "precision": (one_of("float32", "mixed_bfloat16"), "float32 or mixed_bfloat16"),
     "jit_compile": (boolean, "true or false"),
+    "steps_per_execution": (positive_int, "a positive integer"),
+    "threads": (lambda v: v is None or positive_int(v), "null (TensorFlow's choice) or a positive integer"),
     "strategy": (one_of("default", "mirrored", "multi_worker"), "one of default, mirrored, multi_worker"),
 }
 AUGMENTATION_KEYS = {

@@ -16,11 +16,10 @@ import shutil
 
 import numpy as np
 
-from stages import files
-from stages.models import build_model, is_per_step_schedule, learning_rate_for_epoch, warmup_cosine
+from study import artifacts, files
+from study.models import build_model, learning_rate_at, learning_rate_schedule, predict_probabilities
 
 CHECKPOINT_ROOT = "checkpoints"
-HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
 EVALUATION_BATCH_SIZE = 1000
 EVALUATION_CHUNK_SIZE = 10 * EVALUATION_BATCH_SIZE  # images handed to model.evaluate at once
 
@@ -30,13 +29,25 @@ EVALUATION_CHUNK_SIZE = 10 * EVALUATION_BATCH_SIZE  # images handed to model.eva
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-def set_up_tensorflow(seed):
-    """One seed for Python, NumPy and TensorFlow, and deterministic ops."""
+def set_up_tensorflow(seed, threads=None):
+    """One seed for Python, NumPy and TensorFlow, deterministic ops, and `threads` threads (None: TensorFlow's choice).
+
+    The number of threads is part of the spec because it can change how oneDNN
+    splits a sum, and so the last bits of the weights. At small batches one
+    thread does as much as two, so two trainings side by side
+    (scripts/repro_parallel.py) use both cores.
+    """
     import keras
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+    if threads is not None:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:
+            pass  # TensorFlow already started in this process (a test); it keeps its threads
 
 
 def distribution_strategy(name):
@@ -123,7 +134,30 @@ def epoch_order(seed, epoch, count):
     return np.random.default_rng([seed, epoch]).permutation(count)
 
 
-def training_batches(x, y, seed, first_epoch, epochs, batch_size):
+def random_transform(images, settings, seed):
+    """Each image shifted by up to max_shift_pixels in each direction (zeros enter) and mirrored
+    left-right with horizontal_flip_probability, drawn from the stateless `seed` (two integers).
+
+    The same seed always gives the same transform, so a resumed run sees the same images.
+    """
+    import tensorflow as tf
+
+    count = tf.shape(images)[0]
+    size = images.shape[1]
+    flip_seed, shift_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    flip = tf.random.stateless_uniform([count], flip_seed) < settings["horizontal_flip_probability"]
+    images = tf.where(flip[:, None, None, None], tf.reverse(images, axis=[2]), images)
+    shift = settings["max_shift_pixels"]
+    if shift:
+        padded = tf.pad(images, [[0, 0], [shift, shift], [shift, shift], [0, 0]])
+        offsets = tf.random.stateless_uniform([count, 2], shift_seed, minval=0, maxval=2 * shift + 1, dtype=tf.int32)
+        rows = offsets[:, :1] + tf.range(size)[None, :]
+        cols = offsets[:, 1:] + tf.range(size)[None, :]
+        images = tf.gather(tf.gather(padded, rows, axis=1, batch_dims=1), cols, axis=2, batch_dims=1)
+    return images
+
+
+def training_batches(x, y, seed, first_epoch, epochs, batch_size, augmentation=None):
     """A tf.data.Dataset of every batch of epochs first_epoch..epochs-1, in order.
 
     The images are held once, as a tensor; each batch is gathered from it by the
@@ -131,6 +165,10 @@ def training_batches(x, y, seed, first_epoch, epochs, batch_size):
     each epoch, as fit(x[order]) does, cost a second copy of it and a new input
     pipeline per epoch. The last batch of an epoch may be short; no batch spans
     two epochs.
+
+    With `augmentation` ({max_shift_pixels, horizontal_flip_probability}) every
+    batch is transformed afresh, seeded by (seed, the batch's number from the
+    first epoch), so each epoch sees new transforms of every image.
     """
     import tensorflow as tf
 
@@ -150,20 +188,28 @@ def training_batches(x, y, seed, first_epoch, epochs, batch_size):
     # the end of fit by up to 60 s: 10 of the 29 trainings of the study lost 30-57 s.
     options.autotune.enabled = False
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return (
-        tf.data.Dataset.zip((batch_indices, whole_set))
-        .map(lambda indices, arrays: (tf.gather(arrays[0], indices), tf.gather(arrays[1], indices)))
-        .prefetch(2)
-        .with_options(options)
+    batches = tf.data.Dataset.zip((batch_indices, whole_set)).map(
+        lambda indices, arrays: (tf.gather(arrays[0], indices), tf.gather(arrays[1], indices))
     )
+    if augmentation is not None:
+        steps_per_epoch = -(-len(x) // batch_size)
+        batches = batches.enumerate(start=first_epoch * steps_per_epoch).map(
+            lambda number, batch: (
+                random_transform(batch[0], augmentation, tf.stack([tf.constant(seed, tf.int64), number])),
+                batch[1],
+            )
+        )
+    return batches.prefetch(2).with_options(options)
 
 
 def _epoch_callback(spec, steps_per_epoch, history, checkpoint):
-    """A Keras callback that, after each epoch, records its row of the history,
-    saves the checkpoint and prints one line."""
+    """A Keras callback that, after each epoch, records its row of the history
+    (the learning rate at the epoch's last step), saves the checkpoint and prints one line."""
     import time
 
     import keras
+
+    rate = learning_rate_schedule(spec, steps_per_epoch)
 
     class EndOfEpoch(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -176,7 +222,7 @@ def _epoch_callback(spec, steps_per_epoch, history, checkpoint):
                 "accuracy": float(logs["accuracy"]),
                 "val_loss": float(logs["val_loss"]),
                 "val_accuracy": float(logs["val_accuracy"]),
-                "learning_rate": epoch_learning_rate(spec, epoch, steps_per_epoch),
+                "learning_rate": learning_rate_at(rate, (epoch + 1) * steps_per_epoch - 1),
             })
             checkpoint.save(self.model, history)
             figures = " - ".join(f"{key}: {value:.4f}" for key, value in logs.items())
@@ -186,25 +232,28 @@ def _epoch_callback(spec, steps_per_epoch, history, checkpoint):
     return EndOfEpoch()
 
 
-def train(name, spec, train_data, val_data, checkpoint_root=CHECKPOINT_ROOT, callbacks=()):
+def train(name, spec, train_data, val_data, checkpoint_root=CHECKPOINT_ROOT, callbacks=(), initial_weights=None):
     """Trains the model of `spec`; returns (model, history rows, its Checkpoint to remove when done).
 
     `callbacks`: more Keras callbacks (the benchmark times steps with one).
+    `initial_weights`: start from these weights instead of the seeded initialisation
+    (the carried-over k-fold); the optimizer and its schedule start afresh.
     """
-    import keras
-
     x_train, y_train = train_data
     x_val, y_val = val_data
-    set_up_tensorflow(spec["seed"])
+    set_up_tensorflow(spec["seed"], spec["threads"])
     strategy = distribution_strategy(spec["strategy"])
     replicas = 1 if strategy is None else strategy.num_replicas_in_sync
     global_batch_size = spec["batch_size"] * replicas
     steps_per_epoch = -(-len(x_train) // global_batch_size)
-    checkpoint = Checkpoint(name, fingerprint(spec, x_train, y_train, x_val, y_val), checkpoint_root)
+    checkpoint = Checkpoint(name, fingerprint(spec, x_train, y_train, x_val, y_val, *(initial_weights or ())),
+                            checkpoint_root)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         resumed = checkpoint.load()
         if resumed is None:
             model, history = build_model(spec, name=name, steps_per_epoch=steps_per_epoch), []
+            if initial_weights is not None:
+                model.set_weights(initial_weights)
         else:
             model, history = resumed
             print(f"{name}: resuming after epoch {len(history)} from {checkpoint.directory}/")
@@ -212,12 +261,11 @@ def train(name, spec, train_data, val_data, checkpoint_root=CHECKPOINT_ROOT, cal
     if first_epoch >= spec["epochs"]:
         return model, history, checkpoint
     callbacks = [_epoch_callback(spec, steps_per_epoch, history, checkpoint), *callbacks]
-    if not is_per_step_schedule(spec):  # a per-step schedule lives in the optimizer
-        callbacks.insert(0, keras.callbacks.LearningRateScheduler(lambda epoch: learning_rate_for_epoch(spec, epoch)))
     # One fit call for all epochs: Keras keeps the dataset's iterator from one
     # epoch to the next because steps_per_epoch is given.
     model.fit(
-        training_batches(x_train, y_train, spec["seed"], first_epoch, spec["epochs"], global_batch_size),
+        training_batches(x_train, y_train, spec["seed"], first_epoch, spec["epochs"], global_batch_size,
+                         spec["augment_on_the_fly"]),
         steps_per_epoch=steps_per_epoch,
         initial_epoch=first_epoch, epochs=spec["epochs"],
         validation_data=(x_val, y_val),
@@ -227,13 +275,6 @@ def train(name, spec, train_data, val_data, checkpoint_root=CHECKPOINT_ROOT, cal
         verbose=0,
     )
     return model, history, checkpoint
-
-
-def epoch_learning_rate(spec, epoch, steps_per_epoch):
-    """The rate at the last step of 0-based `epoch`: the step decay's, or the per-step schedule's."""
-    if is_per_step_schedule(spec):
-        return float(warmup_cosine(spec, steps_per_epoch)((epoch + 1) * steps_per_epoch - 1))
-    return learning_rate_for_epoch(spec, epoch)
 
 
 def evaluate(model, x, y):
@@ -260,13 +301,13 @@ def training_metrics(model, history, train_data, val_data):
     best = max(history, key=lambda row: row["val_accuracy"])
     return {
         # Measured after training in inference mode (no dropout), like validation.
-        "train_accuracy": train_accuracy,
+        artifacts.TRAIN_ACCURACY: train_accuracy,
         "train_loss": train_loss,
-        "val_accuracy": val_accuracy,
+        artifacts.VAL_ACCURACY: val_accuracy,
         "val_loss": val_loss,
         # What Keras prints for the last epoch: the running mean over its batches,
-        # with dropout on and the weights still changing.
-        "train_accuracy_running": history[-1]["accuracy"],
+        # with dropout on and the weights still changing (the published kind).
+        artifacts.RUNNING_TRAIN_ACCURACY: history[-1]["accuracy"],
         "train_loss_running": history[-1]["loss"],
         "best_val_accuracy": best["val_accuracy"],
         "best_epoch": best["epoch"],
@@ -280,5 +321,10 @@ def save_model(model, path):
         model.save(temporary)
 
 
-def write_history(path, history):
-    files.write_csv(path, HISTORY_COLUMNS, [[row[c] for c in HISTORY_COLUMNS] for row in history])
+def save_run(paths, model, history, metrics, x_test):
+    """Writes a finished training's four outputs (artifacts.seed_run or fold_run): the model,
+    its history, its metrics and its answers on the test set."""
+    save_model(model, paths["model"])
+    artifacts.write_history(paths["history"], history)
+    artifacts.write_predictions(paths["predictions"], predict_probabilities(model, x_test))
+    artifacts.write_metrics(paths["metrics"], metrics)

@@ -14,6 +14,8 @@ import zipfile
 
 import numpy as np
 
+from study.dataset import IMAGE_SHAPE
+
 
 class DataError(Exception):
     """Data that is missing or not what it should be; str() names the file and the fault."""
@@ -106,6 +108,6 @@ def load_split(path):
             x, y = arrays["x"], arrays["y"]
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         raise DataError(f"{path}: not a split with arrays x and y ({error})") from None
-    if x.ndim != 4 or x.shape[1:] != (28, 28, 1) or len(x) != len(y):
-        raise DataError(f"{path}: x has shape {x.shape} and y {y.shape}, expected (N, 28, 28, 1) and (N,)")
+    if x.ndim != 4 or x.shape[1:] != IMAGE_SHAPE or len(x) != len(y):
+        raise DataError(f"{path}: x has shape {x.shape} and y {y.shape}, expected (N, {', '.join(map(str, IMAGE_SHAPE))}) and (N,)")
     return x, y

@@ -1,38 +1,9 @@
 """Test-set measures shared by the evaluation stages: metrics, confusion data, figures."""
 
-import os
-import zipfile
-
 import numpy as np
 
-from stages import files
-from stages.fashion_mnist import CLASS_NAMES
-from stages.files import DataError
-
-PREDICTION_BATCH_SIZE = 1000
-
-
-def check_model_file(path):
-    """Refuses a model file that is missing or not a zip archive (as .keras files are), before TensorFlow loads."""
-    if not os.path.isfile(path):
-        raise DataError(f"{path}: missing (run `dvc repro` to train it)")
-    if not zipfile.is_zipfile(path):
-        raise DataError(f"{path}: not a Keras model (a .keras file is a zip archive, this one is not)")
-
-
-def load_model(path):
-    """A trained Keras model, loaded with safe_mode (no arbitrary code from the file)."""
-    check_model_file(path)
-    import keras
-
-    try:
-        return keras.models.load_model(path, safe_mode=True)
-    except Exception as error:  # Keras raises many kinds for a file that is not a model.
-        raise DataError(f"{path}: not a Keras model ({type(error).__name__}: {error})") from None
-
-
-def predict_probabilities(model, x):
-    return model.predict(x, batch_size=PREDICTION_BATCH_SIZE, verbose=0)
+from study import files
+from study.dataset import CLASS_NAMES
 
 
 def average_probabilities(probabilities):
@@ -135,27 +106,3 @@ def save_loss_curves(path, histories):
         axis.axis("off")
     figure.tight_layout()
     save_figure(figure, path)
-
-
-def read_history(path):
-    """Rows of a history CSV written by the training stages, as dicts of floats."""
-    if not os.path.isfile(path):
-        raise DataError(f"{path}: missing (run `dvc repro` to train the model)")
-    with open(path) as stream:
-        header = stream.readline().strip().split(",")
-        try:
-            return [dict(zip(header, map(float, line.split(",")))) for line in stream if line.strip()]
-        except ValueError as error:
-            raise DataError(f"{path}: not a history of numbers ({error})") from None
-
-
-def read_json(path, what="metrics"):
-    import json
-
-    if not os.path.isfile(path):
-        raise DataError(f"{path}: missing (run `dvc repro` to make these {what})")
-    try:
-        with open(path) as stream:
-            return json.load(stream)
-    except ValueError as error:
-        raise DataError(f"{path}: not valid JSON ({error})") from None

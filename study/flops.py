@@ -1,6 +1,6 @@
 """Floating-point operations of a model of the study, counted from its spec.
 
-    python -m stages.flops            # every variant of params.yaml
+    python -m study.flops            # every variant of params.yaml
 
 One multiply-add is 2 FLOPs. A 'valid' Conv2D of a k x k kernel from c_in to
 c_out channels on an h x w output costs 2 k^2 c_in c_out h w; a Dense layer
@@ -10,9 +10,8 @@ times the forward pass: the backward pass computes the gradients of both the
 inputs and the weights of each layer, each as large as the forward product.
 """
 
-from stages import params
-from stages.models import NUM_CLASSES
-from stages.params import IMAGE_SIZE
+from study import params
+from study.dataset import IMAGE_SIZE, NUM_CLASSES
 
 
 def forward_flops(spec):

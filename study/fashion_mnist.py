@@ -15,13 +15,8 @@ import urllib.parse
 import urllib.request
 import zlib
 
-from stages.files import DataError
-from stages.params import IDX_FILES
-
-CLASS_NAMES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-)
+from study.files import DataError
+from study.dataset import IDX_FILES
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
 DOWNLOAD_TIMEOUT_SECONDS = 120
 

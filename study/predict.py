@@ -1,6 +1,6 @@
 """Classify your own images with a trained model of the study.
 
-    python -m stages.predict shirt.jpg boot.png [--model baseline [--seed 43]] [--json]
+    python -m study.predict shirt.jpg boot.png [--model baseline [--seed 43]] [--json]
 
 --model NAME loads models/train/NAME/seed_<seed>.keras, the model of variant NAME
 trained with the first seed of params.yaml `seeds` (or with --seed N); --model
@@ -23,11 +23,10 @@ import sys
 
 import numpy as np
 
-from stages import params
-from stages.fashion_mnist import CLASS_NAMES
-from stages.files import DataError
+from study import params
+from study.dataset import CLASS_NAMES, IMAGE_SIZE
+from study.files import DataError
 
-IMAGE_SIZE = 28
 TOP_K = 3
 
 
@@ -125,7 +124,7 @@ def main(argv=None):
             failed += 1
     if inputs:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        from stages.evaluation import load_model, predict_probabilities
+        from study.models import load_model, predict_probabilities
 
         try:
             model = load_model(path)

@@ -1,0 +1,87 @@
+"""`dvc repro` with the training stages run several at a time.
+
+    python scripts/repro_parallel.py            # as many at once as cores / params `baseline.threads`
+    python scripts/repro_parallel.py --jobs 1   # one at a time, like plain `dvc repro`
+
+DVC runs one stage at a time, and one training at the study's batch of 32 cannot
+keep two cores busy (params.yaml `baseline.threads` is 1: one thread trains as
+fast as two there). The trainings are independent stages, so this script:
+  1. runs `dvc repro` of the data stages they read (fetch, prepare, augment);
+  2. runs the command of every training stage that `dvc status` finds changed,
+     `--jobs` at a time, longest first, and `dvc commit`s each one as soon as it
+     ends, so that an interruption loses only the trainings still running (their
+     checkpoints resume them next time);
+  3. runs `dvc repro` for everything else (summaries, evaluation, report).
+The commands, outputs and dvc.lock are exactly those of plain `dvc repro`; a stage
+fails the whole run (after the running ones end) with its output shown.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+import yaml
+
+TRAINING_STAGES = ("train@", "train_augmented@", "kfold@", "kfold_carried")
+DATA_STAGES = ("fetch", "prepare", "augment")
+
+
+def dvc(*arguments):
+    return subprocess.run([sys.executable, "-m", "dvc", *arguments], check=True)
+
+
+def changed_trainings():
+    """[(stage name, command)] of the training stages `dvc status` finds changed, the longest first."""
+    from dvc.repo import Repo
+
+    with Repo(".") as repo:
+        stale = set(repo.status())
+        stages = [(stage.addressing, stage.cmd) for stage in repo.index.stages
+                  if stage.addressing in stale and stage.addressing.startswith(TRAINING_STAGES)]
+    # The carried k-fold trains k times as long, the augmented sets are twice the size.
+    order = {"kfold_carried": 0, "train_augmented@": 1}
+    return sorted(stages, key=lambda item: min(v for k, v in {**order, "": 2}.items() if item[0].startswith(k)))
+
+
+def default_jobs():
+    with open("params.yaml") as stream:
+        threads = (yaml.safe_load(stream).get("baseline") or {}).get("threads") or os.cpu_count()
+    return max(1, (os.cpu_count() or 1) // threads)
+
+
+def run_stage(name, command):
+    started = time.time()
+    result = subprocess.run(command, shell=True, capture_output=True, text=True)
+    return name, result, time.time() - started
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=None, help="trainings at once (default: cores / baseline.threads)")
+    jobs = parser.parse_args().jobs or default_jobs()
+
+    dvc("repro", *DATA_STAGES)
+    stages = changed_trainings()
+    print(f"repro_parallel: {len(stages)} training stage(s) to run, {jobs} at a time", flush=True)
+    failed = []
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(run_stage, name, command) for name, command in stages]
+        for future in as_completed(futures):
+            name, result, seconds = future.result()
+            if result.returncode != 0:
+                failed.append(name)
+                print(f"repro_parallel: {name} failed after {seconds:.0f} s:\n{result.stdout}{result.stderr}", flush=True)
+                continue
+            dvc("commit", "--force", "--quiet", name)
+            last_line = (result.stdout.strip().splitlines() or [""])[-1]
+            print(f"repro_parallel: {name} done in {seconds:.0f} s: {last_line}", flush=True)
+    if failed:
+        sys.exit(f"repro_parallel: {len(failed)} stage(s) failed: {', '.join(failed)}")
+    dvc("repro")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""Every model of the study, built from one spec (params.yaml `baseline` + a variant's overrides).
+
+The baseline spec gives the published study's Annex 1 network:
+    Conv2D(32, 3x3) -> MaxPool(2) -> Dropout(.25) -> Conv2D(64, 3x3) -> MaxPool(2)
+    -> Dropout(.25) -> Flatten -> Dense(128) -> Dropout -> Dense(10, softmax)
+with 225,034 parameters, trained with Adam.
+"""
+
+import os
+import zipfile
+
+from study.dataset import IMAGE_SHAPE, NUM_CLASSES
+from study.files import DataError
+
+PREDICTION_BATCH_SIZE = 1000
+
+
+def learning_rate_schedule(spec, steps_per_epoch=None):
+    """The learning rate of `spec` as what Keras's optimizers take: a number, or a schedule of the step.
+
+    - lr_schedule null: the constant `learning_rate`.
+    - {drop_every_epochs: N, factor: F}: the published step decay as a staircase,
+      `learning_rate * F ** floor(step / (N * steps_per_epoch))`, so epochs 0 to N-1
+      train at the initial rate, N to 2N-1 at F times it, and so on.
+    - {warmup_epochs: W, decay: cosine}: a linear warm-up from 0 to `learning_rate`
+      over W epochs, then a cosine decay to 0 at the last step. A high rate early,
+      when the loss is far from its minimum, and a small one at the end, so fewer
+      epochs reach the same accuracy.
+    The rate lives in the optimizer and changes per step, so training never asks
+    which kind it has.
+    """
+    import keras
+
+    schedule = spec["lr_schedule"]
+    if schedule is None:
+        return float(spec["learning_rate"])
+    if steps_per_epoch is None:
+        raise ValueError("a learning-rate schedule needs steps_per_epoch")
+    if "drop_every_epochs" in schedule:
+        return keras.optimizers.schedules.ExponentialDecay(
+            initial_learning_rate=float(spec["learning_rate"]),
+            decay_steps=schedule["drop_every_epochs"] * steps_per_epoch,
+            decay_rate=float(schedule["factor"]),
+            staircase=True,
+        )
+    total_steps = spec["epochs"] * steps_per_epoch
+    warmup_steps = min(schedule["warmup_epochs"] * steps_per_epoch, total_steps - 1)
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0,
+        decay_steps=max(total_steps - warmup_steps, 1),
+        warmup_target=float(spec["learning_rate"]),
+        warmup_steps=warmup_steps,
+    )
+
+
+def learning_rate_at(rate, step):
+    """The rate at 0-based optimizer `step` of what learning_rate_schedule returned."""
+    return float(rate(step)) if callable(rate) else float(rate)
+
+
+def build_optimizer(spec, steps_per_epoch=None):
+    """The optimizer of `spec`, its rate from learning_rate_schedule."""
+    import keras
+
+    learning_rate = learning_rate_schedule(spec, steps_per_epoch)
+    if spec["optimizer"] == "adam":
+        return keras.optimizers.Adam(learning_rate=learning_rate)
+    if spec["optimizer"] == "sgd":
+        return keras.optimizers.SGD(learning_rate=learning_rate, momentum=spec["momentum"])
+    if spec["optimizer"] == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate=learning_rate, momentum=spec["momentum"])
+    raise ValueError(f"unknown optimizer {spec['optimizer']!r}")
+
+
+def _activated(make_layer, spec, dtype):
+    """The layer `make_layer(activation)` makes, then its activation.
+
+    With batch norm the layer is linear and the normalisation goes between it and
+    its activation, as the published study places it.
+    """
+    import keras
+
+    if not spec["batch_norm"]:
+        return [make_layer(spec["activation"])]
+    return [
+        make_layer(None),
+        keras.layers.BatchNormalization(**dtype),
+        keras.layers.Activation(spec["activation"], **dtype),
+    ]
+
+
+def build_model(spec, name="model", steps_per_epoch=None):
+    """The compiled Keras model that `spec` describes.
+
+    With precision mixed_bfloat16 every layer computes in bfloat16 and keeps its
+    weights in float32; the softmax layer stays float32 so the loss is computed in
+    float32. With float32 no dtype is passed, so the model is exactly the published one.
+    """
+    import keras
+
+    dtype = {} if spec["precision"] == "float32" else {"dtype": spec["precision"]}
+    layers = [keras.Input(shape=IMAGE_SHAPE)]
+    for filters, kernel_size in zip(spec["filters"], spec["kernel_sizes"]):
+        layers += _activated(
+            lambda activation: keras.layers.Conv2D(filters, kernel_size, activation=activation, **dtype), spec, dtype
+        )
+        layers += [
+            keras.layers.MaxPooling2D(pool_size=spec["pool_size"], **dtype),
+            keras.layers.Dropout(spec["conv_dropout_rate"], **dtype),
+        ]
+    layers.append(keras.layers.Flatten(**dtype))
+    layers += _activated(
+        lambda activation: keras.layers.Dense(spec["dense_units"], activation=activation, **dtype), spec, dtype
+    )
+    layers += [
+        keras.layers.Dropout(spec["dense_dropout_rate"], **dtype),
+        keras.layers.Dense(NUM_CLASSES, activation="softmax", **({"dtype": "float32"} if dtype else {})),
+    ]
+    model = keras.Sequential(layers, name=name)
+    model.compile(
+        optimizer=build_optimizer(spec, steps_per_epoch),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        # Several steps per call into TensorFlow: the same steps in the same order,
+        # with less of Python's overhead between them, which dominates at small batches.
+        steps_per_execution=spec["steps_per_execution"],
+        # Keras's "auto" already turns XLA off under op determinism; saying so keeps it off.
+        jit_compile=spec["jit_compile"],
+    )
+    return model
+
+
+def check_model_file(path):
+    """Refuses a model file that is missing or not a zip archive (as .keras files are), before TensorFlow loads."""
+    if not os.path.isfile(path):
+        raise DataError(f"{path}: missing (run `dvc repro` to train it)")
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"{path}: not a Keras model (a .keras file is a zip archive, this one is not)")
+
+
+def load_model(path):
+    """A trained Keras model, loaded with safe_mode (no arbitrary code from the file)."""
+    check_model_file(path)
+    import keras
+
+    try:
+        return keras.models.load_model(path, safe_mode=True)
+    except Exception as error:  # Keras raises many kinds for a file that is not a model.
+        raise DataError(f"{path}: not a Keras model ({type(error).__name__}: {error})") from None
+
+
+def predict_probabilities(model, x):
+    return model.predict(x, batch_size=PREDICTION_BATCH_SIZE, verbose=0)

@@ -1,0 +1,69 @@
+"""Each published headline number (Tables 1, 2, 4 and 5) beside ours, and its distance in sds.
+
+A number is reproduced when ours lies within 2 sd of it: the sd is the spread of
+the same figure over our training seeds (over the folds for the k-fold), floored
+at SD_FLOOR so that a lucky agreement of three seeds does not make the test
+impossibly strict. A figure of one training run (the carried-over k-fold) takes
+the seed sd of the same figure of the k-fold's variant. Like is set beside like:
+the published training figure is what Keras prints (the running mean over the
+last epoch), so ours is too.
+"""
+
+import numpy as np
+
+from study import artifacts
+
+SD_FLOOR = 0.002
+WITHIN = 2.0
+
+
+def _record(key, published, values, proxy_sd=None, source="seeds"):
+    values = np.atleast_1d(np.asarray(values, dtype=float))
+    spread = float(np.std(values, ddof=1)) if len(values) > 1 else proxy_sd
+    sd = max(spread or 0.0, SD_FLOOR)
+    ours = float(values.mean())
+    distance = abs(ours - published) / sd
+    return {"key": key, "published": published, "ours": ours, "sd": sd, "distance_sd": distance,
+            "within_2sd": distance <= WITHIN, "source": source}
+
+
+def headline_numbers(inputs):
+    """[record] of the published headline numbers, Tables 1, 2 and 4 from the seeds, Table 5 twice:
+    by the honest k-fold and by the carried-over one."""
+    published = inputs.published
+    records = []
+    for name, numbers in published["table1"].items():
+        records.append(_record(f"table1.{name}.train", numbers["train_accuracy"],
+                               inputs.seed_values(name, artifacts.RUNNING_TRAIN_ACCURACY)))
+        records.append(_record(f"table1.{name}.val", numbers["val_accuracy"],
+                               inputs.seed_values(name, artifacts.VAL_ACCURACY)))
+    test_numbers = {**published["table2"], **published["table4"]}  # the baseline's appears in both
+    for name, number in test_numbers.items():
+        records.append(_record(f"test.{name}", number, inputs.test_values(name)))
+    kfold, carried, variant = inputs.kfold, inputs.carried, inputs.kfold_settings["variant"]
+    table5 = published["table5"]["kfold_lr"]
+    folds = kfold["folds"]
+    records += [
+        _record("table5.kfold.train", table5["train_accuracy"],
+                [f[artifacts.RUNNING_TRAIN_ACCURACY] for f in folds], source="folds"),
+        _record("table5.kfold.val", table5["val_accuracy"], [f[artifacts.VAL_ACCURACY] for f in folds], source="folds"),
+        _record("table5.kfold.test", table5["test_accuracy"], inputs.test_values("kfold_best"),
+                proxy_sd=_sd(inputs.test_values(variant)), source="one run (best fold)"),
+        _record("table5.carried.train", table5["train_accuracy"], carried[artifacts.RUNNING_TRAIN_ACCURACY],
+                proxy_sd=_sd(inputs.seed_values(variant, artifacts.RUNNING_TRAIN_ACCURACY)), source="one run"),
+        _record("table5.carried.val", table5["val_accuracy"], carried[artifacts.VAL_ACCURACY],
+                proxy_sd=_sd(inputs.seed_values(variant, artifacts.VAL_ACCURACY)), source="one run"),
+        _record("table5.carried.test", table5["test_accuracy"], inputs.test_values(artifacts.KFOLD_CARRIED),
+                proxy_sd=_sd(inputs.test_values(variant)), source="one run"),
+    ]
+    return records
+
+
+def _sd(values):
+    return float(np.std(values, ddof=1)) if len(values) > 1 else None
+
+
+def count(records, table5="carried"):
+    """How many of the 17 headline numbers are reproduced, Table 5 by the `table5` k-fold (kfold or carried)."""
+    chosen = [r for r in records if not r["key"].startswith("table5.") or r["key"].startswith(f"table5.{table5}.")]
+    return sum(r["within_2sd"] for r in chosen), len(chosen)
