@@ -2,9 +2,12 @@
 
     python -m benchmarks.benchmark            # the real data, about 12 minutes; writes metrics/benchmark.json
     python -m benchmarks.benchmark --tiny     # tiny random data, seconds: proves it runs (the test suite's)
+    python -m benchmarks.benchmark --study    # the last whole study from logs/resources/ against its arithmetic bound
 
 Side by side, each in its own process: (a) the plain script (benchmarks/plain_keras.py,
-batch 32), (b) stages/fitting.py at the seed protocol, (c) the same at `protocols.fast`.
+Keras's defaults, batch 32), the plain script at the published protocol's batch size
+and precision (`plain_same_batch`), (b) study/fitting.py at the published protocol,
+(c) the same at `protocols.fast`. The CPU model is printed and recorded beside the figures.
 For each: median step time, images/s, achieved GFLOP/s (FLOPs of the fp32 model,
 stages/flops.py, whatever precision runs) against the fp32 GEMM rate measured in
 this run, seconds and epochs until validation accuracy first reaches the target,
@@ -31,6 +34,18 @@ from study.flops import training_flops
 TARGET_ACCURACY = 0.915
 GEMM_SIZE = 2048
 OUTPUT = os.path.join("metrics", "benchmark.json")
+
+
+def cpu_model():
+    """The processor's model name, as /proc/cpuinfo gives it (figures differ between CPU families)."""
+    try:
+        with open("/proc/cpuinfo") as stream:
+            for line in stream:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
 
 
 def gemm_gflops(size=GEMM_SIZE, repeats=15, dtype="float32"):
@@ -67,6 +82,45 @@ def tiny_data(directory, count=256):
                          rng.random((size, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, size).astype(np.uint8))
 
 
+def trained_images(all_params):
+    """{training stage: images it trains on}: epochs times its training set (a k-fold's folds, an augmented set's copies)."""
+    from study import artifacts
+
+    seeds = params.seeds(all_params)
+    kfold = params.kfold_params(all_params)
+    sizes = {split: len(files.load_split(artifacts.prepared(split))[1]) for split in ("train", "val")}
+    fold_train = (sizes["train"] + sizes["val"]) * (kfold["n_splits"] - 1) // kfold["n_splits"]
+    images = {}
+    for name in params.variant_names(all_params):
+        spec = params.model_spec(all_params, name)
+        copies = 1 if spec["augmentation"] is None else 1 + params.augmentation_params(
+            all_params, spec["augmentation"])["copies"]
+        for seed in seeds:
+            images[f"train {name} --seed {seed}"] = (spec["epochs"] * sizes["train"] * copies, spec)
+    spec = params.model_spec(all_params, kfold["variant"])
+    for fold in kfold["folds"]:
+        images[f"kfold {fold}"] = (spec["epochs"] * fold_train, spec)
+    images["kfold_carried"] = (spec["epochs"] * fold_train * kfold["n_splits"], spec)
+    return images
+
+
+def study_section(gemm, wall_s=None):
+    """The study's trainings against their arithmetic at the fp32 GEMM rate: bound_s, and the recorded stages."""
+    records = {record["stage"]: record for record in stage_resources()}
+    trainings = trained_images(params.load())
+    bound_s = sum(count * training_flops(spec) for count, spec in trainings.values()) / (gemm * 1e9)
+    return {
+        "wall_s": wall_s,
+        "bound_s": bound_s,
+        "stages_wall_s": sum(r["wall_s"] for r in records.values()),
+        "training_stages_wall_s": sum(records[s]["wall_s"] for s in trainings if s in records),
+        "images_per_training": {stage: count for stage, (count, _) in trainings.items()},
+        "peak_rss_mib": {stage: r["peak_rss_mib"] for stage, r in records.items()},
+        "largest_peak_rss_mib": max((r["peak_rss_mib"] for r in records.values()), default=None),
+        "missing_records": sorted(s for s in trainings if s not in records),
+    }
+
+
 def stage_resources():
     records = []
     for path in sorted(glob.glob(os.path.join("logs", "resources", "*.json"))):
@@ -79,18 +133,34 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true", help="tiny random data and one epoch each; writes nothing")
     parser.add_argument("--no-levers", action="store_true", help="skip the per-lever step times")
+    parser.add_argument("--study", action="store_true", help="only the study section: the GEMM rate, the stages' "
+                        "records in logs/resources/ and the arithmetic bound; writes metrics/benchmark_study.json")
+    parser.add_argument("--study-wall-s", type=float, help="the whole study's measured wall time, to record beside the bound")
     arguments = parser.parse_args()
+    if arguments.study:
+        gemm = gemm_gflops()
+        study = {"cpu": cpu_model(), "gemm_fp32_gflops": gemm, **study_section(gemm, arguments.study_wall_s)}
+        print(f"CPU: {study['cpu']}; fp32 GEMM {gemm:.0f} GFLOP/s")
+        print(f"study: arithmetic bound {study['bound_s'] / 60:.1f} min; stages recorded {study['stages_wall_s'] / 60:.1f} "
+              f"min ({study['training_stages_wall_s'] / 60:.1f} in trainings, run two at a time); largest peak "
+              f"{study['largest_peak_rss_mib']:.0f} MiB" + (f"; wall {study['wall_s'] / 60:.1f} min, "
+              f"{study['wall_s'] / study['bound_s']:.2f}x the bound" if study["wall_s"] else ""))
+        if study["missing_records"]:
+            print(f"no record for: {', '.join(study['missing_records'])}")
+        files.write_json(os.path.join("metrics", "benchmark_study.json"), study)
+        return
     flops = training_flops(params.model_spec(params.load(), "baseline", 42))
     with tempfile.TemporaryDirectory() as scratch:
         data = os.path.join("data", "prepared")
-        epochs = {"plain": ["--epochs", "15"], "default": [], "fast": []}
+        epochs = {"plain": ["--epochs", "15"], "plain_same_batch": ["--epochs", "15"], "default": [], "fast": []}
         if arguments.tiny:
             data = os.path.join(scratch, "data")
             tiny_data(data)
             epochs = {kind: ["--epochs", "1"] for kind in epochs}
         gemm = gemm_gflops(size=256 if arguments.tiny else GEMM_SIZE)
-        results = {"gemm_fp32_gflops": gemm, "training_mflop_per_image": flops / 1e6, "target_val_accuracy": TARGET_ACCURACY}
-        names = {"plain": "(a) plain Keras, batch 32", "default": "(b) ours, seed protocol", "fast": "(c) ours, fast"}
+        results = {"cpu": cpu_model(), "gemm_fp32_gflops": gemm, "training_mflop_per_image": flops / 1e6, "target_val_accuracy": TARGET_ACCURACY}
+        names = {"plain": "(a) plain Keras, batch 32", "plain_same_batch": "plain Keras, protocol's batch",
+                 "default": "(b) ours, published protocol", "fast": "(c) ours, fast"}
         for kind, label in names.items():
             result = run_contender([kind, "--data", data, "--target", str(TARGET_ACCURACY), *epochs[kind]], scratch)
             images_per_s = result["batch_size"] / result["median_step_s"]
@@ -119,7 +189,8 @@ def main():
 
 
 def print_table(results, names):
-    print(f"\nfp32 GEMM ({GEMM_SIZE}x{GEMM_SIZE}): {results['gemm_fp32_gflops']:.0f} GFLOP/s; "
+    print(f"\nCPU: {results['cpu']}")
+    print(f"fp32 GEMM ({GEMM_SIZE}x{GEMM_SIZE}): {results['gemm_fp32_gflops']:.0f} GFLOP/s; "
           f"the baseline trains at {results['training_mflop_per_image']:.2f} MFLOP per image")
     print(f"{'':28} {'step ms':>8} {'img/s':>7} {'GFLOP/s':>8} {'GEMM %':>7} {'s to ' + str(TARGET_ACCURACY):>9} "
           f"{'epochs':>6} {'final val':>9} {'peak MiB':>8}")

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Sets up the machine, then runs the test suite (unit tests and a tiny end-to-end `dvc repro`).
+# Sets up the machine, then runs the whole test suite: the quick tier and the slow one
+# (end-to-end `dvc repro` on tiny data, whole trainings). The quick tier alone:
+#   .venv/bin/python -m pytest -m "not slow" tests
 #
 #   bash scripts/test.sh
 set -euo pipefail

@@ -28,7 +28,7 @@ from study.dataset import TEST_SIZE
 from study.files import DataError
 from study.statistics import mean_and_sd
 
-FIGURES_DIR = os.path.join(artifacts.FIGURES_DIR, "evaluate")
+FIGURES_DIR = artifacts.EVALUATE_FIGURES_DIR
 
 
 def select_best(train_metrics, candidates, count):

@@ -45,7 +45,8 @@ def main():
         "variant": settings["variant"],
         "n_splits": settings["n_splits"],
         "folds": [
-            {"fold": f, "train_accuracy": m["train_accuracy"], "val_accuracy": m["val_accuracy"]}
+            {"fold": f, "train_accuracy": m["train_accuracy"], "val_accuracy": m["val_accuracy"],
+             artifacts.RUNNING_TRAIN_ACCURACY: m[artifacts.RUNNING_TRAIN_ACCURACY]}
             for f, m in zip(folds, fold_metrics)
         ],
         "train_accuracy_mean": float(train_accuracies.mean()),
@@ -65,7 +66,7 @@ def main():
         evaluation.write_confusion_csv(os.path.join(artifacts.KFOLD_CONFUSION_DIR, f"{kind}.csv"), y_test, predicted)
         title = f"fold {folds[best]}" if kind == "best" else f"ensemble of {len(folds)} folds"
         evaluation.save_confusion_figure(
-            os.path.join(artifacts.FIGURES_DIR, f"kfold_confusion_{kind}.png"), y_test, predicted,
+            artifacts.kfold_confusion_figure(kind), y_test, predicted,
             f"k-fold {settings['variant']}, {title}: test accuracy {accuracy:.4f}",
         )
     files.write_json(artifacts.kfold_details(), summary)

@@ -12,8 +12,13 @@ plots/seeds/<variant>/seed_<seed>.csv). Writes, for every variant,
   plots/history/<variant>.csv    the per-epoch mean over seeds of each history
                                  column, with val_accuracy_sd and val_loss_sd when
                                  there are several seeds
+and plots/curves.csv: every variant's mean curves in one long table (epoch,
+variant, ...), which dvc.yaml draws as one chart per measure, a line per variant,
+so a new variant appears on them with no edit.
 Only the seeds listed in params.yaml count, whatever other files lie there.
 """
+
+import os
 
 from study import artifacts, files, params
 from study.artifacts import HISTORY_COLUMNS, read_history, read_json
@@ -58,10 +63,10 @@ def read_variant(name, seeds):
         histories.append(read_history(paths["history"]))
     keys = [sorted(value) for value in metrics]
     if any(k != keys[0] for k in keys):
-        raise DataError(f"metrics/seeds/{name}/: the seeds' metrics files have different keys (rerun `dvc repro train@{name}`)")
+        raise DataError(f"{os.path.dirname(paths['metrics'])}/: the seeds' metrics files have different keys (rerun `dvc repro train@{name}`)")
     lengths = {len(history) for history in histories}
     if len(lengths) != 1:
-        raise DataError(f"plots/seeds/{name}/: the seeds' histories have different numbers of epochs {sorted(lengths)}")
+        raise DataError(f"{os.path.dirname(paths['history'])}/: the seeds' histories have different numbers of epochs {sorted(lengths)}")
     return metrics, histories
 
 
@@ -74,6 +79,7 @@ def main():
     except (params.ParamsError, DataError) as error:
         params.fail(error)
 
+    curves = []
     with (files.atomic_directory(artifacts.TRAIN_SUMMARY_DIR) as metrics_dir,
           files.atomic_directory(artifacts.HISTORY_DIR) as history_dir):
         for name, (metrics, histories) in inputs.items():
@@ -84,11 +90,13 @@ def main():
                 HISTORY_COLUMNS + (SD_COLUMNS if len(seeds) > 1 else ()),
                 summarise_history(histories),
             )
+            curves += [[int(row[0]), name, *row[1:len(HISTORY_COLUMNS)]] for row in summarise_history(histories)]
             sd = summary["val_accuracy_sd"]
             print(
                 f"seed_summary: {name}: validation accuracy {summary['val_accuracy']:.4f}"
                 + ("" if sd is None else f" ± {sd:.4f}") + f" over {len(seeds)} seed(s)"
             )
+        files.write_csv(artifacts.CURVES, ("epoch", "variant", *HISTORY_COLUMNS[1:]), curves)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,9 @@ CURVES = os.path.join("plots", "curves.csv")
 CONFUSION_DIR = os.path.join("plots", "confusion")
 KFOLD_CONFUSION_DIR = os.path.join("plots", "kfold_confusion")
 FIGURES_DIR = os.path.join("plots", "figures")
+EVALUATE_FIGURES_DIR = os.path.join(FIGURES_DIR, "evaluate")
 PUBLISHED = os.path.join("reports", "published.yaml")
+PROTOCOL_SCREEN = os.path.join("reports", "protocol_screen.json")  # scripts/protocol_screen.py
 REPORT = os.path.join("reports", "study.md")
 HEADLINE = os.path.join("metrics", "headline.json")
 KFOLD_CARRIED = "kfold_carried"
@@ -69,6 +71,11 @@ def augmented(variant):
 def training_set(variant, spec):
     """The plain train split, or the augmented set made for this variant (stage augment@<variant>)."""
     return prepared("train") if spec["augmentation"] is None else augmented(variant)
+
+
+def kfold_confusion_figure(kind):
+    """Figure 3: the confusion matrix of the best fold's model or of the ensemble (`kind`: best, ensemble)."""
+    return os.path.join(FIGURES_DIR, f"kfold_confusion_{kind}.png")
 
 
 def augmentation_figure(variant):

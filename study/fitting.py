@@ -184,8 +184,8 @@ def training_batches(x, y, seed, first_epoch, epochs, batch_size, augmentation=N
     options = tf.data.Options()
     options.experimental_optimization.apply_default_optimizations = False
     # Nothing here is tuned (one map, a fixed prefetch), and autotuning's background
-    # thread, which wakes at most once a minute, held up the iterator's deletion at
-    # the end of fit by up to 60 s: 10 of the 29 trainings of the study lost 30-57 s.
+    # thread, which wakes at most once a minute, can hold up the iterator's deletion
+    # at the end of fit by up to a minute (README, Speed).
     options.autotune.enabled = False
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     batches = tf.data.Dataset.zip((batch_indices, whole_set)).map(

@@ -5,7 +5,7 @@
 --model NAME loads models/train/NAME/seed_<seed>.keras, the model of variant NAME
 trained with the first seed of params.yaml `seeds` (or with --seed N); --model
 may also be the path of any .keras file. Without --model: the best variant of
-metrics/evaluate.json (else the baseline), first seed.
+metrics/details/evaluate.json (else the baseline), first seed.
 
 Each image, of any size or colour, is made into a 28x28 grayscale image the way
 Fashion-MNIST was made from product photos: grayscale, background dark (photos
@@ -23,7 +23,7 @@ import sys
 
 import numpy as np
 
-from study import params
+from study import artifacts, params
 from study.dataset import CLASS_NAMES, IMAGE_SIZE
 from study.files import DataError
 
@@ -84,7 +84,7 @@ def top_classes(probabilities, k=TOP_K):
 def default_model_name():
     """The best model the evaluation selected, else the baseline."""
     try:
-        with open(os.path.join("metrics", "evaluate.json")) as stream:
+        with open(artifacts.evaluate_details()) as stream:
             return json.load(stream)["selected"][0]
     except (OSError, ValueError, KeyError, IndexError):
         return "baseline"
@@ -98,14 +98,14 @@ def model_path(name, seed=None):
         return name
     if seed is None:
         seed = params.seeds(params.load())[0]
-    return os.path.join("models", "train", name, f"seed_{seed}.keras")
+    return artifacts.seed_run(name, seed)["model"]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("images", nargs="+", help="PNG, JPEG or other image files")
     parser.add_argument("--model", help="a trained variant (models/train/NAME/seed_<seed>.keras) or a .keras path; "
-                        "default: the best model of metrics/evaluate.json")
+                        "default: the best model of metrics/details/evaluate.json")
     parser.add_argument("--seed", type=int, help="which seed's model of the variant; default: the first of params.yaml `seeds`")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     arguments = parser.parse_args(argv)

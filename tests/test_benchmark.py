@@ -4,6 +4,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # whole trainings or benchmarks: minutes
+
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -14,7 +18,7 @@ def test_tiny_benchmark_prints_its_table():
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     out = completed.stdout
-    for label in ("(a) plain Keras, batch 32", "(b) ours, seed protocol", "(c) ours, fast", "fp32 GEMM"):
+    for label in ("(a) plain Keras, batch 32", "(b) ours, published protocol", "plain Keras, protocol's batch", "CPU: ", "(c) ours, fast", "fp32 GEMM"):
         assert label in out
     assert "lever bf16 mixed precision" in out and "lever XLA jit_compile" in out
     assert "wrote" not in out  # the tiny mode never overwrites metrics/benchmark.json

@@ -89,15 +89,3 @@ def test_select_best_takes_the_highest_validation_accuracies():
     metrics["kernel7"]["val_accuracy"] = metrics["batchnorm"]["val_accuracy"] = 0.96
     assert select_best(metrics, candidates, 2) == ["kernel7", "batchnorm"]  # tie: params order
     assert select_best(metrics, list(reversed(candidates)), 2) == ["batchnorm", "kernel7"]
-
-
-def test_read_history_and_json(tmp_path):
-    (tmp_path / "h.csv").write_text("epoch,loss,val_loss\n1,0.5,0.6\n2,0.25,0.4\n")
-    assert evaluation.read_history(str(tmp_path / "h.csv")) == [
-        {"epoch": 1.0, "loss": 0.5, "val_loss": 0.6}, {"epoch": 2.0, "loss": 0.25, "val_loss": 0.4},
-    ]
-    (tmp_path / "m.json").write_text("{not json")
-    with pytest.raises(evaluation.DataError, match="m.json: not valid JSON"):
-        evaluation.read_json(str(tmp_path / "m.json"))
-    with pytest.raises(evaluation.DataError, match="absent.csv: missing"):
-        evaluation.read_history(str(tmp_path / "absent.csv"))

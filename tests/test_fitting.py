@@ -65,3 +65,29 @@ def test_evaluate_in_chunks_gives_the_whole_sets_loss_and_accuracy(monkeypatch):
     probabilities = model.predict(x, verbose=0)
     assert accuracy == np.mean(probabilities.argmax(axis=1) == y)
     assert loss == pytest.approx(-np.mean(np.log(probabilities[np.arange(25), y])), rel=1e-5)
+
+
+def test_random_transform_mirrors_shifts_and_repeats_for_the_same_seed():
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    images = rng.random((16, 28, 28, 1), dtype=np.float32)
+    seed = tf.constant([7, 3], tf.int64)
+    mirror = {"max_shift_pixels": 0, "horizontal_flip_probability": 1.0}
+    np.testing.assert_array_equal(fitting.random_transform(tf.constant(images), mirror, seed).numpy(), images[:, :, ::-1])
+    identity = {"max_shift_pixels": 0, "horizontal_flip_probability": 0.0}
+    np.testing.assert_array_equal(fitting.random_transform(tf.constant(images), identity, seed).numpy(), images)
+
+    shift = {"max_shift_pixels": 2, "horizontal_flip_probability": 0.0}
+    shifted = fitting.random_transform(tf.constant(images), shift, seed).numpy()
+    np.testing.assert_array_equal(shifted, fitting.random_transform(tf.constant(images), shift, seed).numpy())
+    assert not np.array_equal(shifted, fitting.random_transform(tf.constant(images), shift, tf.constant([7, 4], tf.int64)).numpy())
+    # Each image is its original moved by (dy, dx) in [-2, 2]^2 with zeros entering: find the offset by hand.
+    moved = 0
+    for original, result in zip(images[..., 0], shifted[..., 0]):
+        padded = np.pad(original, 2)
+        matches = [(dy, dx) for dy in range(5) for dx in range(5)
+                   if np.array_equal(padded[dy:dy + 28, dx:dx + 28], result)]
+        assert matches, "not a shift of the original"
+        moved += matches[0] != (2, 2)
+    assert moved >= 8  # most of 16 images move (each stays with probability 1/25)

@@ -111,6 +111,12 @@ CASES = [
     (("protocols", "reproduce"), {"epoch": 3}, "protocols.reproduce.epoch: unknown key"),
     (("protocols", "reproduce"), {"epochs": 0}, "protocols.reproduce.epochs: expected a positive integer, got 0"),
     (("protocols", "fast", "jit_compile"), 1, "protocols.fast.jit_compile: expected true or false, got 1"),  # not chosen
+    (("baseline", "threads"), 0, r"baseline.threads: expected null \(TensorFlow's choice\) or a positive integer, got 0"),
+    (("baseline", "steps_per_execution"), DELETE, "baseline.steps_per_execution: missing key, expected a positive integer"),
+    (("variants", "baseline_shift_flip", "augment_on_the_fly"), {"max_shift_pixels": 14, "horizontal_flip_probability": 0.5},
+     r"variants.baseline_shift_flip.augment_on_the_fly: expected null or \{max_shift_pixels: integer in \[0, 14\)"),
+    (("variants", "baseline_shift_flip", "augment_on_the_fly"), {"max_shift_pixels": 2},
+     "variants.baseline_shift_flip.augment_on_the_fly: expected null or "),
     (("protocols", "reproduce"), {"augmentation": "hflip_rotate_shift"},
      "protocols.reproduce.augmentation: set by augmented_variants, not by a protocol"),
 ]

@@ -3,7 +3,8 @@
 The copy gets small IDX files this test writes, their checksums, one epoch, two
 folds and one seed (then a second seed, part-way through); the pipeline, the
 stages and the DVC commands are the real ones. The tests run in order on the one
-copy, each from where the last left it.
+copy, each from where the last left it; the last clones it, as a user with no DVC
+remote would, and runs a one-variant experiment without the models.
 """
 
 import json
@@ -14,6 +15,8 @@ import sys
 
 import pytest
 import yaml
+
+from study import artifacts
 
 from tests import tiny_data
 
@@ -46,11 +49,17 @@ def write_params(path, update):
         yaml.safe_dump(params, stream, sort_keys=False)
 
 
+pytestmark = pytest.mark.slow  # minutes: the whole pipeline, many times over
+
+COPIED = ("stages", "study", "dvc.yaml", "params.yaml", ".gitignore", "reports/published.yaml",
+          "reports/protocol_screen.json")
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     """A copy of the project that has run `dvc repro` once on tiny data."""
     root = tmp_path_factory.mktemp("project")
-    for name in ("stages", "dvc.yaml", "params.yaml", ".gitignore", "reports/seed_numbers.yaml"):
+    for name in COPIED:
         source = os.path.join(PROJECT, name)
         os.makedirs(os.path.dirname(root / name), exist_ok=True)
         if os.path.isdir(source):
@@ -62,7 +71,7 @@ def project(tmp_path_factory):
     run(["git", "config", "user.email", "pipeline-test@example.invalid"], root)
     dvc("init", "-q", cwd=root)
     dvc("config", "core.analytics", "false", cwd=root)
-    shutil.copytree(os.path.join(PROJECT, ".dvc", "plots"), root / ".dvc" / "plots")
+    shutil.copytree(os.path.join(PROJECT, ".dvc", "plots"), root / ".dvc" / "plots", dirs_exist_ok=True)
     dvc("config", "plots.html_template", "plots/offline.html", cwd=root)
     checksums = tiny_data.write_dataset(str(root / "source"))
     write_params(root / "params.yaml", lambda p: tiny_data.shrink_params(p, root / "source", checksums, seeds=[1]))
@@ -96,11 +105,15 @@ def every_variant(params):
     return [*params["variants"], *params["augmented_variants"]]
 
 
+AFTER_TRAINING = ["evaluate", "report", "seed_summary"]
+
+
 def test_repro_runs_every_stage(project):
     root, output = project
     params = read_params(root)
     expected = (
-        ["fetch", "prepare", "seed_summary", "evaluate", "kfold_summary", "kfold@0", "kfold@1", "report"]
+        ["fetch", "prepare", "seed_summary", "evaluate", "kfold_summary", "kfold@0", "kfold@1", "kfold_carried",
+         "report"]
         + training_stages(params, [1])
         + [f"augment@{v}" for v in params["augmented_variants"]]
     )
@@ -116,52 +129,56 @@ def test_every_declared_output_exists(project):
             assert os.path.exists(root / out["path"]), f"{name}: {out['path']} missing"
 
 
-def test_metrics_show_reads_every_metrics_file(project):
+def test_metrics_show_has_only_the_headline(project):
     root, _ = project
-    metrics = json.loads(dvc("metrics", "show", "--json", cwd=root))
-    files = metrics[""]["data"]
+    shown = json.loads(dvc("metrics", "show", "--json", cwd=root))[""]["data"]
+    assert list(shown) == [artifacts.HEADLINE]
+    headline = shown[artifacts.HEADLINE]["data"]
     params = read_params(root)
+    assert set(headline["test"]) == set(every_variant(params)) == set(headline["val"])
+    assert headline["fidelity"]["numbers"] == 17 and 0 <= headline["fidelity"]["within_2sd"] <= 17
+
+    def leaves(value):
+        return sum(leaves(v) for v in value.values()) if isinstance(value, dict) else 1
+
+    assert leaves(headline) <= 60  # dvc metrics show stays readable
     for variant in every_variant(params):
-        train = files[f"metrics/train/{variant}.json"]["data"]
-        assert 0 <= train["train_accuracy"] <= 1 and 0 <= train["val_accuracy"] <= 1
-        assert train["epochs"] == 1
-        per_seed = files[f"metrics/seeds/{variant}/seed_1.json"]["data"]
-        assert per_seed["val_accuracy"] == train["val_accuracy"]  # the mean of one seed is its value
-        summary = read_json(root / "metrics" / "train" / f"{variant}.json")
+        summary = read_json(root / artifacts.variant_summary(variant))
+        per_seed = read_json(root / artifacts.seed_run(variant, 1)["metrics"])
         assert summary["seeds"] == [1] and summary["val_accuracy_sd"] is None  # one seed: no sd
-    evaluate = files["metrics/evaluate.json"]["data"]  # DVC keeps the numbers only
-    results = read_json(root / "metrics" / "evaluate.json")
+        assert per_seed["val_accuracy"] == summary["val_accuracy"] == headline["val"][variant]
+        assert summary["epochs"] == 1
+    results = read_json(root / artifacts.evaluate_details())
     assert len(results["selected"]) == 2 and results["seeds"] == [1]
-    assert set(evaluate["models"]) == set(every_variant(params))
     for name, model in results["models"].items():
         assert model["test_accuracy_per_seed"] == {"1": model["test_accuracy"]} and model["test_accuracy_sd"] is None
+        assert model["ensemble_test_accuracy"] == model["test_accuracy"]  # the ensemble of one seed is that seed
         assert ("per_class" in model) == (name in results["selected"])
-    study = files["metrics/study.json"]["data"]
-    assert 0 <= study["best_test_accuracy_ci_low"] <= study["best_test_accuracy"] <= study["best_test_accuracy_ci_high"]
-    assert "## Findings" in (root / "reports" / "study.md").read_text()
-    kfold = files["metrics/kfold.json"]["data"]
-    assert 0 <= kfold["ensemble_test_accuracy"] <= 1 and kfold["best_fold"] in (0, 1)
-    folds = read_json(root / "metrics" / "kfold.json")["folds"]  # a list: DVC skips it
-    assert [fold["fold"] for fold in folds] == [0, 1]
-    for fold in (0, 1):
-        assert files[f"metrics/kfold/fold_{fold}.json"]["data"]["val_accuracy"] == folds[fold]["val_accuracy"]
+        assert headline["test"][name] == model["test_accuracy"]
+    report = (root / artifacts.REPORT).read_text()
+    for section in ("## Findings", "## Protocol", "## Fidelity", "## Every published claim", "Table 5"):
+        assert section in report
+    assert "no verdict (one training run)" in report  # one seed: no significance verdicts
+    carried = read_json(root / artifacts.carried_run()["metrics"])
+    assert [fold["val_images_trained_on_before"] for fold in carried["folds"]] == [0.0, 1.0]  # two folds
 
 
-def test_history_and_confusion_files(project):
+def test_history_curves_and_confusion_files(project):
     root, _ = project
     history = (root / "plots" / "history" / "baseline.csv").read_text()
     lines = history.splitlines()
     assert lines[0] == "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate"  # one seed: no sd columns
     assert len(lines) == 2
     assert history == (root / "plots" / "seeds" / "baseline" / "seed_1.csv").read_text()  # the mean of one seed
-    selected = read_json(root / "metrics" / "evaluate.json")["selected"]
     params = read_params(root)
-    for name in every_variant(params):
+    curves = (root / artifacts.CURVES).read_text().splitlines()
+    assert curves[0] == "epoch,variant,loss,accuracy,val_loss,val_accuracy,learning_rate"
+    assert [row.split(",")[1] for row in curves[1:]] == every_variant(params)  # one epoch each
+    selected = read_json(root / artifacts.evaluate_details())["selected"]
+    assert sorted(os.listdir(root / "plots" / "confusion")) == sorted(f"{n}.csv" for n in selected)
+    for name in selected:
         confusion = (root / "plots" / "confusion" / f"{name}.csv").read_text().splitlines()
-        assert confusion[0] == "seed,actual,predicted"
-        assert len(confusion) == 1 + 40  # one row per tiny test image
-        assert {row.split(",")[0] for row in confusion[1:]} == {"1"}
-    assert sorted(os.listdir(root / "plots" / "confusion")) == sorted(f"{n}.csv" for n in every_variant(params))
+        assert confusion[0] == "actual,predicted" and len(confusion) == 1 + 40  # one row per tiny test image
     assert sorted(os.listdir(root / "plots" / "figures" / "evaluate")) == sorted(
         ["loss_curves.png"] + [f"confusion_{n}.png" for n in selected]
     )
@@ -170,6 +187,8 @@ def test_history_and_confusion_files(project):
         assert (root / "plots" / "figures" / f"augmentation_{name}.png").read_bytes()[:4] == b"\x89PNG"
     for name in every_variant(params):
         assert models_of(root, name) == ["seed_1.keras"]
+        predicted, _ = artifacts.read_predictions(root / artifacts.seed_run(name, 1)["predictions"], 40)
+        assert predicted.shape == (40,)
 
 
 def test_plots_show_renders(project):
@@ -177,12 +196,12 @@ def test_plots_show_renders(project):
     rendered = json.loads(dvc("plots", "show", "--json", cwd=root))
     assert not rendered.get("errors"), rendered.get("errors")
     charts = rendered["data"]
-    for variant in ("baseline", "sgd", "baseline_aug"):
-        assert charts[f"plots/history/{variant}.csv"][0]["content"]["data"]["values"]
-        assert charts[f"plots/confusion/{variant}.csv"][0]["content"]["data"]["values"]
-    for title in ("Validation accuracy of every variant", "Learning rate, constant and step decay",
-                  "plots/kfold/fold_1.csv", "plots/kfold_confusion/ensemble.csv"):
+    assert charts["plots/history/baseline.csv"][0]["content"]["data"]["values"]
+    for title in ("Validation accuracy of every variant (mean over seeds)", "Learning rate of every variant",
+                  "plots/kfold/fold_1.csv", "plots/kfold_carried.csv", "plots/kfold_confusion/ensemble.csv"):
         assert charts[title][0]["content"]["data"]["values"], title
+    variants = {row["variant"] for row in charts["Learning rate of every variant"][0]["content"]["data"]["values"]}
+    assert variants == set(every_variant(read_params(root)))  # every variant on one chart, none listed in dvc.yaml
     assert charts["plots/figures/evaluate/loss_curves.png"][0]["type"] == "image"
     dvc("plots", "show", "-o", "dvc_plots", cwd=root)
     html = (root / "dvc_plots" / "index.html").read_text()
@@ -195,7 +214,7 @@ def test_second_repro_runs_nothing(project):
     assert ran_stages(dvc("repro", cwd=root)) == []
 
 
-def test_changing_one_variant_reruns_only_it_and_evaluate(project):
+def test_changing_one_variant_reruns_only_it_and_what_follows(project):
     root, _ = project
     write_params(root / "params.yaml", lambda p: p["variants"]["sgd"].update(learning_rate=0.02))
     assert ran_stages(dvc("repro", cwd=root)) == ["evaluate", "report", "seed_summary", "train@sgd-1"]
@@ -203,7 +222,8 @@ def test_changing_one_variant_reruns_only_it_and_evaluate(project):
 
 def test_bad_param_is_refused_and_keeps_the_last_results(project):
     root, _ = project
-    before = {path: (root / path).read_bytes() for path in ("metrics/train/baseline.json", "metrics/evaluate.json")}
+    kept = (artifacts.variant_summary("baseline"), artifacts.evaluate_details(), artifacts.HEADLINE)
+    before = {path: (root / path).read_bytes() for path in kept}
     original = (root / "params.yaml").read_text()
     write_params(root / "params.yaml", lambda p: p["baseline"].update(epochs=0))
     try:
@@ -223,43 +243,33 @@ def test_a_second_seed_trains_only_the_new_seed_and_gives_an_sd(project):
     root, _ = project
     write_params(root / "params.yaml", lambda p: p.update(seeds=[1, 2]))
     params = read_params(root)
-    assert ran_stages(dvc("repro", cwd=root)) == sorted(
-        ["seed_summary", "evaluate", "report"] + training_stages(params, [2])
-    )
-    shown = json.loads(dvc("metrics", "show", "--json", cwd=root))[""]["data"]
+    assert ran_stages(dvc("repro", cwd=root)) == sorted(AFTER_TRAINING + training_stages(params, [2]))
+    headline = read_json(root / artifacts.HEADLINE)
     for variant in every_variant(params):
-        summary = read_json(root / "metrics" / "train" / f"{variant}.json")
-        per_seed = [read_json(root / "metrics" / "seeds" / variant / f"seed_{s}.json") for s in (1, 2)]
+        summary = read_json(root / artifacts.variant_summary(variant))
+        values = [read_json(root / artifacts.seed_run(variant, s)["metrics"])["val_accuracy"] for s in (1, 2)]
         assert summary["seeds"] == [1, 2]
-        assert isinstance(summary["val_accuracy_sd"], float) and summary["val_accuracy_sd"] >= 0
-        values = [m["val_accuracy"] for m in per_seed]
-        assert summary["val_accuracy"] == pytest.approx((values[0] + values[1]) / 2)
+        assert summary["val_accuracy"] == pytest.approx((values[0] + values[1]) / 2) == headline["val"][variant]
         assert summary["val_accuracy_sd"] == pytest.approx(abs(values[0] - values[1]) / 2 ** 0.5)
-        assert shown[f"metrics/train/{variant}.json"]["data"]["val_accuracy_sd"] == summary["val_accuracy_sd"]
         header = (root / "plots" / "history" / f"{variant}.csv").read_text().splitlines()[0]
         assert header == "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,val_accuracy_sd,val_loss_sd"
         assert models_of(root, variant) == ["seed_1.keras", "seed_2.keras"]
-        confusion = (root / "plots" / "confusion" / f"{variant}.csv").read_text().splitlines()
-        assert len(confusion) == 1 + 2 * 40 and [row.split(",")[0] for row in confusion[1::40]] == ["1", "2"]
-    results = read_json(root / "metrics" / "evaluate.json")
-    assert results["seeds"] == [1, 2]
-    for model in results["models"].values():
+    for model in read_json(root / artifacts.evaluate_details())["models"].values():
         accuracies = model["test_accuracy_per_seed"]
         assert list(accuracies) == ["1", "2"]
         assert model["test_accuracy"] == pytest.approx((accuracies["1"] + accuracies["2"]) / 2)
         assert model["test_accuracy_sd"] == pytest.approx(abs(accuracies["1"] - accuracies["2"]) / 2 ** 0.5)
+    study = read_json(root / artifacts.study_details())
+    tested = [c["comparison"] for c in study["claims"] if "comparison" in c and not c["comparison"]["single_run"]]
+    assert tested and all("p_holm" in c for c in tested)  # two seeds: seed-level tests, Holm-adjusted
 
 
-def test_changing_one_variant_reruns_its_seeds_only(project):
+def test_changing_an_augmented_variant_reruns_its_seeds_only(project):
     root, _ = project
-    write_params(root / "params.yaml", lambda p: p["variants"]["sgd"].update(learning_rate=0.03))
-    assert ran_stages(dvc("repro", cwd=root)) == ["evaluate", "report", "seed_summary", "train@sgd-1", "train@sgd-2"]
     write_params(root / "params.yaml", lambda p: p["augmented_variants"]["baseline_aug_hflip"].update(epochs=2))
-    assert ran_stages(dvc("repro", cwd=root)) == [
-        "evaluate", "report", "seed_summary", "train_augmented@baseline_aug_hflip-1",
-        "train_augmented@baseline_aug_hflip-2",
-    ]
-    assert read_json(root / "metrics" / "train" / "baseline_aug_hflip.json")["epochs"] == 2
+    assert ran_stages(dvc("repro", cwd=root)) == AFTER_TRAINING + [
+        "train_augmented@baseline_aug_hflip-1", "train_augmented@baseline_aug_hflip-2"]
+    assert read_json(root / artifacts.variant_summary("baseline_aug_hflip"))["epochs"] == 2
 
 
 def test_experiment_with_a_changed_param_and_metrics_diff(project):
@@ -267,14 +277,32 @@ def test_experiment_with_a_changed_param_and_metrics_diff(project):
     run(["git", "add", "-A"], root)
     run(["git", "commit", "-qm", "tiny study"], root)
     output = dvc("exp", "run", "-n", "sigmoid-fast", "-S", "+variants.sigmoid.learning_rate=0.003", cwd=root)
-    assert ran_stages(output) == ["evaluate", "report", "seed_summary", "train@sigmoid-1", "train@sigmoid-2"]
+    assert ran_stages(output) == AFTER_TRAINING + ["train@sigmoid-1", "train@sigmoid-2"]
     experiments = json.loads(dvc("exp", "show", "--json", cwd=root))
     names = [rev["name"] for row in experiments for group in row.get("experiments") or [] for rev in group["revs"]]
     assert "sigmoid-fast" in names
-    diff = json.loads(dvc("metrics", "diff", "HEAD", "--json", cwd=root))
-    assert diff["metrics/train/sigmoid.json"]  # the retrained variant's metrics moved...
-    assert diff["metrics/seeds/sigmoid/seed_2.json"]
-    assert "metrics/train/baseline.json" not in diff  # ...and no other variant's
-    assert "metrics/seeds/baseline/seed_1.json" not in diff
+    diff = json.loads(dvc("metrics", "diff", "HEAD", "--json", cwd=root))[artifacts.HEADLINE]
+    assert "val.sigmoid" in diff and "val.baseline" not in diff  # only the retrained variant's figures moved
     params_diff = json.loads(dvc("params", "diff", "HEAD", "--json", cwd=root))
     assert params_diff["params.yaml"]["variants.sigmoid.learning_rate"] == {"old": None, "new": 0.003}
+
+
+def test_a_fresh_clone_without_models_runs_a_one_variant_experiment(project, tmp_path):
+    """No DVC remote: a clone has the committed metrics and predictions but no model. After `dvc repro
+    prepare` (seconds), changing one variant retrains only its seeds and regenerates every table."""
+    root, _ = project
+    run(["git", "clone", "-q", str(root), str(tmp_path / "clone")], tmp_path)
+    clone = tmp_path / "clone"
+    dvc("config", "--local", "cache.dir", str(tmp_path / "empty_cache"), cwd=clone)  # nothing shared with root
+    dvc("repro", "prepare", cwd=clone)
+    write_params(clone / "params.yaml", lambda p: p["variants"]["kernel7"].update(kernel_sizes=[7, 7]))
+    planned = ran_stages(dvc("repro", "--allow-missing", "--dry", cwd=clone))
+    trainings = [s for s in planned if s.startswith(("train", "kfold"))]
+    assert trainings == ["train@kernel7-1", "train@kernel7-2"]
+    before = (clone / artifacts.REPORT).read_text()
+    output = dvc("exp", "run", "--allow-missing", "-n", "kernel7-77", cwd=clone)
+    assert sorted(s for s in ran_stages(output) if s.startswith(("train", "kfold"))) == trainings
+    assert set(AFTER_TRAINING) <= set(ran_stages(output))
+    assert (clone / artifacts.REPORT).read_text() != before  # the report regenerated with kernel7's new figures
+    diff = json.loads(dvc("metrics", "diff", "HEAD", "--json", cwd=clone))[artifacts.HEADLINE]
+    assert "test.kernel7" in diff and "test.baseline" not in diff

@@ -120,8 +120,8 @@ def test_without_model_the_selected_variant_of_the_evaluation(model_dir, tmp_pat
     project = tmp_path / "project"
     shutil.copytree(root / "models", project / "models")
     shutil.copy(root / "params.yaml", project / "params.yaml")
-    (project / "metrics").mkdir()
-    (project / "metrics" / "evaluate.json").write_text(json.dumps({"selected": ["baseline", "kernel7"]}))
+    (project / "metrics" / "details").mkdir(parents=True)
+    (project / "metrics" / "details" / "evaluate.json").write_text(json.dumps({"selected": ["baseline", "kernel7"]}))
     paths = save_pngs(tmp_path, test_images[:2])
     result = run_predict(project, *paths, "--json")
     assert result.returncode == 0, result.stderr

@@ -4,12 +4,14 @@ Each test builds a small project in a temporary directory: a copy of params.yaml
 (edited for the case), the inputs the stage reads and, already there, "earlier
 results" in every place the stage writes. It runs the stage's main() in-process
 and checks that the stage
-  - exits with a status other than 0,
+  - exits with status 2 (params.fail, as every stage's refusal does),
   - prints exactly one line on stderr, "error: ", naming the file and the key or fault,
   - leaves every file as it was: earlier results byte for byte, no new output,
     no leftover `.tmp-` file or directory of an atomic write.
-No test trains a model; only the test of a file that is not a Keras model imports
-TensorFlow (the stage does, to try the file).
+Every path comes from study/artifacts.py, as the stages' own do. No test trains a
+model or imports TensorFlow: evaluate reads the trainings' predictions files, not
+models, and `python -m study.predict` refuses a file that is not a Keras model
+before TensorFlow is imported.
 """
 
 import gzip
@@ -24,9 +26,10 @@ import zipfile
 import numpy as np
 import pytest
 import yaml
+from PIL import Image
 
 from stages import augment, evaluate, fetch, kfold, prepare, seed_summary, train
-from study import dataset, files, params
+from study import artifacts, dataset, files, params, predict
 from stages.prepare import scale
 from tests import tiny_data
 
@@ -77,9 +80,12 @@ def tiny_split(count, seed=0):
     return scale(tiny_data.make_images(labels, seed)), labels
 
 
+TEST_SIZE = 20  # images of each tiny split, the test split's too
+
+
 def put_prepared(root, names=("train", "val", "test")):
     for seed, name in enumerate(names):
-        files.save_split(str(root / "data" / "prepared" / f"{name}.npz"), *tiny_split(20, seed))
+        files.save_split(str(root / "data" / "prepared" / f"{name}.npz"), *tiny_split(TEST_SIZE, seed))
 
 
 def snapshot(root):
@@ -96,8 +102,8 @@ def snapshot(root):
 
 
 def assert_refused(root, before, capsys, caught, *fragments):
-    """One `error: ` line on stderr holding every fragment, exit status not 0, nothing changed."""
-    assert caught.value.code not in (0, None), f"exit status {caught.value.code!r}"
+    """One `error: ` line on stderr holding every fragment, exit status 2, nothing changed."""
+    assert caught.value.code == 2, f"exit status {caught.value.code!r}"
     out, err = capsys.readouterr()
     assert out == ""
     assert err.startswith("error: ") and err.endswith("\n") and err.count("\n") == 1, repr(err)
@@ -131,8 +137,15 @@ def project(tmp_path, monkeypatch):
 SEED = 42  # the seed the train stage is run with in these tests
 
 
+def slashed(paths):
+    return [p.replace(os.sep, "/") for p in paths]
+
+
 def train_outputs(variant, seed=SEED):
-    return [p.replace(os.sep, "/") for p in train.output_paths(variant, seed).values()]
+    """The four outputs of train@<variant>-<seed>: model, metrics, history, predictions."""
+    outputs = slashed(artifacts.seed_run(variant, seed).values())
+    assert f"predictions/train/{variant}/seed_{seed}.npz" in outputs
+    return outputs
 
 
 def delete_baseline_precision(p):
@@ -172,7 +185,7 @@ PARAMS_CASES_TRAIN = [
 @pytest.mark.parametrize("variant, edit, fragments", PARAMS_CASES_TRAIN)
 def test_train_refuses_bad_params(project, capsys, variant, edit, fragments):
     write_params(project, edit)
-    put_prepared(project, ("train", "val"))
+    put_prepared(project)
     put_earlier(project, *train_outputs("baseline"), *train_outputs("kernel7"))
     run_refused(project, capsys, lambda: train.main([variant, "--seed", str(SEED)]), *fragments)
 
@@ -180,7 +193,7 @@ def test_train_refuses_bad_params(project, capsys, variant, edit, fragments):
 @pytest.mark.parametrize("seed", ["-1", str(2**32)])
 def test_train_refuses_a_seed_out_of_range(project, capsys, seed):
     write_params(project, None)
-    put_prepared(project, ("train", "val"))
+    put_prepared(project)
     put_earlier(project, *train_outputs("baseline"))
     run_refused(project, capsys, lambda: train.main(["baseline", "--seed", seed]),
                 f"error: seed: expected an integer from 0 to {2**32 - 1}, got {seed}")
@@ -194,12 +207,12 @@ def test_prepare_refuses_val_fraction_above_one(project, capsys):
                 "params.yaml: prepare.val_fraction: expected a number strictly between 0 and 1, got 1.5")
 
 
-KFOLD_EARLIER = ["models/kfold/fold_0.keras", "metrics/kfold/fold_0.json", "plots/kfold/fold_0.csv"]
+KFOLD_EARLIER = slashed(artifacts.fold_run(0).values())
 
 
 def test_kfold_refuses_a_fold_past_n_splits(project, capsys):
     write_params(project, lambda p: p["kfold"].update(n_splits=5, folds=[0, 1, 2, 3, 4]))
-    put_prepared(project, ("train", "val"))
+    put_prepared(project)
     put_earlier(project, *KFOLD_EARLIER)
     run_refused(project, capsys, lambda: kfold.main(["7"]),
                 "params.yaml: kfold.n_splits: fold 7 (the command's argument) does not exist with n_splits 5 (folds are 0 to 4)")
@@ -207,30 +220,46 @@ def test_kfold_refuses_a_fold_past_n_splits(project, capsys):
 
 def test_kfold_refuses_a_listed_fold_past_n_splits(project, capsys):
     write_params(project, lambda p: p["kfold"].update(n_splits=5, folds=[0, 5]))
-    put_prepared(project, ("train", "val"))
+    put_prepared(project)
     put_earlier(project, *KFOLD_EARLIER)
     run_refused(project, capsys, lambda: kfold.main(["0"]),
                 "params.yaml: kfold.folds: fold 5 does not exist with n_splits 5 (folds are 0 to 4)")
 
 
 def evaluate_earlier(names):
-    """Earlier outputs of the evaluate stage, for every variant."""
+    """Earlier outputs of the evaluate stage: its details, the figures, two selected models' confusion files."""
+    assert slashed([artifacts.evaluate_details()]) == ["metrics/details/evaluate.json"]
     return (
-        ["metrics/evaluate.json", "plots/figures/evaluate/loss_curves.png"]
-        + [f"plots/confusion/{name}.csv" for name in names]
+        ["metrics/details/evaluate.json", "plots/figures/evaluate/loss_curves.png"]
+        + [f"plots/confusion/{name}.csv" for name in names[:2]]
         + [f"plots/figures/evaluate/confusion_{name}.png" for name in names[:2]]
     )
 
 
+def predictions_path(name, seed):
+    return slashed([artifacts.seed_run(name, seed)["predictions"]])[0]
+
+
+def put_predictions(root, name, seed, count=TEST_SIZE):
+    """A real predictions file of `count` answers, as the train stage writes it."""
+    probabilities = np.random.default_rng(seed).dirichlet(np.ones(10), size=count)
+    path = root / predictions_path(name, seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    artifacts.write_predictions(str(path), probabilities)
+
+
 def put_evaluate_inputs(root, names, seeds):
-    """What evaluate reads, for every variant: seed summaries, histories, test split, each seed's model (dummies)."""
+    """What evaluate reads, for every variant: seed summaries, histories, test split, each seed's predictions.
+
+    No model file: evaluate reads none, so a clone without DVC's cache reruns it.
+    """
     for i, name in enumerate(names):
-        put(root, f"metrics/train/{name}.json",
+        put(root, slashed([artifacts.variant_summary(name)])[0],
             json.dumps({"seeds": seeds, "val_accuracy": 0.5 + i / 100, "val_accuracy_sd": 0.01,
                         "train_accuracy": 0.6, "epochs": 1}) + "\n")
-        put(root, f"plots/history/{name}.csv", HISTORY_HEADER + "1,0.9,0.6,0.8,0.5,0.001\n")
+        put(root, slashed([artifacts.variant_history(name)])[0], HISTORY_HEADER + "1,0.9,0.6,0.8,0.5,0.001\n")
         for seed in seeds:
-            put(root, f"models/train/{name}/seed_{seed}.keras", earlier(f"models/train/{name}/seed_{seed}.keras"))
+            put_predictions(root, name, seed)
     put_prepared(root, ("test",))
 
 
@@ -253,18 +282,14 @@ def test_evaluate_refuses_bad_seeds(project, capsys, seeds, got):
                 f"error: params.yaml: seeds: expected a non-empty list of distinct integers from 0 to {2**32 - 1}, {got}")
 
 
-def test_evaluate_refuses_a_missing_model_of_one_seed(project, capsys):
+def test_evaluate_refuses_missing_predictions_of_one_seed(project, capsys):
     # The summaries were made with seeds [42]; params.yaml now also lists 43, not trained yet.
     names = params.variant_names(write_params(project, lambda p: p.update(seeds=[42, 43])))
     put_evaluate_inputs(project, names, [42])
-    for name in names:  # zip archives, as .keras files are: they pass the check of every file before loading
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w") as archive:
-            archive.writestr("config.json", "{}")
-        put(project, f"models/train/{name}/seed_42.keras", buffer.getvalue())
     put_earlier(project, *evaluate_earlier(names))
     run_refused(project, capsys, evaluate.main,
-                f"error: models/train/{names[0]}/seed_43.keras: missing (run `dvc repro` to train it)")
+                f"error: predictions/train/{names[0]}/seed_43.npz: missing "
+                "(run `dvc repro` to train the model that writes it)")
 
 
 def test_evaluate_refuses_select_from_naming_no_variant(project, capsys):
@@ -276,7 +301,7 @@ def test_evaluate_refuses_select_from_naming_no_variant(project, capsys):
                 "params.yaml: evaluate.select_from: no variant named 'ghost' (known: baseline, ")
 
 
-AUGMENT_EARLIER = ["data/augmented/baseline_aug.npz", "plots/figures/augmentation_baseline_aug.png"]
+AUGMENT_EARLIER = slashed([artifacts.augmented("baseline_aug"), artifacts.augmentation_figure("baseline_aug")])
 
 
 def test_augment_refuses_an_unknown_preset(project, capsys):
@@ -290,19 +315,25 @@ def test_augment_refuses_an_unknown_preset(project, capsys):
 @pytest.mark.parametrize("name", ["nosuch", "baseline", "rotate_vflip_noise"])
 def test_augment_refuses_a_name_that_is_no_augmented_variant(project, capsys, name):
     # The stage takes an augmented variant's name: not a plain variant's, nor a preset's (as it once did).
-    write_params(project)
+    values = write_params(project)
+    known = ", ".join(values["augmented_variants"])  # params.yaml's own, in its order
+    assert known.startswith("baseline_aug, ") and "baseline" not in values["augmented_variants"]
     put_prepared(project, ("train",))
     put_earlier(project, *AUGMENT_EARLIER)
     run_refused(project, capsys, lambda: augment.main([name]),
-                f"error: params.yaml: augmented_variants: no augmented variant named {name!r} "
-                "(known: baseline_aug, baseline_aug_hflip)")
+                f"error: params.yaml: augmented_variants: no augmented variant named {name!r} (known: {known})")
 
 
 # ---------------------------------------------------------------- seed_summary
 
 
 def seed_summary_earlier(names):
-    return [f"metrics/train/{n}.json" for n in names] + [f"plots/history/{n}.csv" for n in names]
+    """Every output of seed_summary: each variant's summary and mean history, and the long table of curves."""
+    earlier_outputs = ([f"metrics/details/train/{n}.json" for n in names] + [f"plots/history/{n}.csv" for n in names]
+                       + ["plots/curves.csv"])
+    assert earlier_outputs == slashed([*map(artifacts.variant_summary, names), *map(artifacts.variant_history, names),
+                                       artifacts.CURVES])
+    return earlier_outputs
 
 
 def put_seed_outputs(root, names, seeds):
@@ -431,7 +462,7 @@ def test_prepare_refuses_a_bad_raw_file(project, capsys, edit_arrays, edit_bytes
 
 def train_data_project(root):
     write_params(root)
-    put_prepared(root, ("train", "val"))
+    put_prepared(root)
     put_earlier(root, *train_outputs("baseline"))
 
 
@@ -440,6 +471,14 @@ def test_train_refuses_a_missing_train_split(project, capsys):
     os.remove(project / "data" / "prepared" / "train.npz")
     run_refused(project, capsys, lambda: train.main(["baseline", "--seed", str(SEED)]),
                 "error: data/prepared/train.npz: missing (run `dvc repro` to make it)")
+
+
+def test_train_refuses_a_missing_test_split(project, capsys):
+    # The train stage records the trained model's answers on the test set: without it, it refuses before training.
+    train_data_project(project)
+    os.remove(project / "data" / "prepared" / "test.npz")
+    run_refused(project, capsys, lambda: train.main(["baseline", "--seed", str(SEED)]),
+                "error: data/prepared/test.npz: missing (run `dvc repro` to make it)")
 
 
 def test_train_refuses_a_validation_split_that_is_text(project, capsys):
@@ -464,42 +503,123 @@ def test_train_refuses_a_cut_off_train_split(project, capsys):
                 "error: data/prepared/train.npz: not a split with arrays x and y (")
 
 
-# ---------------------------------------------------------------- models: evaluate
+# ---------------------------------------------------------------- predictions: evaluate
 
 
-def evaluate_model_project(root):
-    """Every input of evaluate for every variant and seed; the first model loaded gets the bad file."""
+def evaluate_predictions_project(root):
+    """Every input of evaluate for every variant and seed; the first predictions file read gets the fault."""
     values = write_params(root)
     names, seeds = params.variant_names(values), params.seeds(values)
     put_evaluate_inputs(root, names, seeds)
     put_earlier(root, *evaluate_earlier(names))
-    return names[0], f"models/train/{names[0]}/seed_{seeds[0]}.keras"
+    return names[0], seeds[0], predictions_path(names[0], seeds[0])
 
 
-def test_evaluate_refuses_a_missing_model(project, capsys):
-    _, model = evaluate_model_project(project)
-    os.remove(project / model)
-    run_refused(project, capsys, evaluate.main, f"error: {model}: missing (run `dvc repro` to train it)")
+def test_evaluate_refuses_a_missing_predictions_file(project, capsys):
+    _, _, predictions = evaluate_predictions_project(project)
+    os.remove(project / predictions)
+    run_refused(project, capsys, evaluate.main,
+                f"error: {predictions}: missing (run `dvc repro` to train the model that writes it)")
 
 
-def test_evaluate_refuses_a_model_that_is_not_keras(project, capsys):
-    _, model = evaluate_model_project(project)
-    put(project, model, "this is a text file, not a model\n")
-    run_refused(project, capsys, evaluate.main, f"error: {model}: not a Keras model (")
+def npz_without_probabilities():
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, predicted=np.zeros(TEST_SIZE, dtype=np.uint8))
+    return buffer.getvalue()
 
 
-# Importing TensorFlow 2.21 writes C++ log lines (oneDNN notice, absl warning) to
-# stderr, even with TF_CPP_MIN_LOG_LEVEL=3, so every model file is checked first.
-def test_evaluate_run_as_a_program_prints_one_line_for_a_model_that_is_not_keras(tmp_path):
+def a_zip_of_text():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("config.json", "{}")  # a zip archive, as a .keras model is: not a predictions file
+    return buffer.getvalue()
+
+
+NOT_PREDICTIONS = [
+    pytest.param(lambda path: "this is a text file, not predictions\n", id="text"),
+    pytest.param(lambda path: b"", id="empty"),
+    pytest.param(lambda path: path.read_bytes()[:200], id="cut-off"),  # a copy interrupted half-way
+    pytest.param(lambda path: npz_without_probabilities(), id="no-probabilities"),
+    pytest.param(lambda path: a_zip_of_text(), id="zip-of-a-model-config"),
+]
+
+
+@pytest.mark.parametrize("content", NOT_PREDICTIONS)
+def test_evaluate_refuses_a_predictions_file_that_is_not_one(project, capsys, content):
+    _, _, predictions = evaluate_predictions_project(project)
+    put(project, predictions, content(project / predictions))
+    run_refused(project, capsys, evaluate.main, f"error: {predictions}: not a predictions file (")
+
+
+def test_evaluate_refuses_predictions_of_another_test_set(project, capsys):
+    # Answers recorded on a test set of another size (an older prepare): not these images' answers.
+    name, seed, predictions = evaluate_predictions_project(project)
+    put_predictions(project, name, seed, count=TEST_SIZE - 1)
+    run_refused(project, capsys, evaluate.main,
+                f"error: {predictions}: {TEST_SIZE - 1} answers, the test set has {TEST_SIZE} images")
+
+
+def test_evaluate_refuses_predictions_of_the_wrong_shape(project, capsys):
+    _, _, predictions = evaluate_predictions_project(project)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, predicted=np.zeros(TEST_SIZE, dtype=np.uint8),
+                        probabilities=np.full((TEST_SIZE, 3), 1 / 3, dtype=np.float16))
+    put(project, predictions, buffer.getvalue())
+    run_refused(project, capsys, evaluate.main,
+                f"error: {predictions}: predicted ({TEST_SIZE},) and probabilities ({TEST_SIZE}, 3), "
+                "expected (N,) and (N, 10)")
+
+
+def test_evaluate_run_as_a_program_prints_one_line_for_a_file_that_is_not_predictions(tmp_path):
     values = write_params(tmp_path)
     names, seeds = params.variant_names(values), params.seeds(values)
     put_evaluate_inputs(tmp_path, names, seeds)
-    model = f"models/train/{names[0]}/seed_{seeds[0]}.keras"
-    put(tmp_path, model, "this is a text file, not a model\n")
+    predictions = predictions_path(names[0], seeds[0])
+    put(tmp_path, predictions, "this is a text file, not predictions\n")
     environment = {**os.environ, "PYTHONPATH": ROOT}
     result = subprocess.run([sys.executable, "-m", "stages.evaluate"], cwd=tmp_path, env=environment,
                             capture_output=True, text=True, timeout=120)
-    assert result.returncode != 0
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: {predictions}: not a predictions file (")
+
+
+# ---------------------------------------------------------------- models: study.predict
+
+
+def predict_project(root):
+    """params.yaml, one image to classify and the path of the first seed's baseline model (not written)."""
+    values = write_params(root)
+    Image.fromarray(tiny_data.make_images(np.array([3], dtype=np.uint8))[0]).save(root / "shirt.png")
+    return f"models/train/baseline/seed_{params.seeds(values)[0]}.keras"
+
+
+def test_predict_refuses_a_model_that_is_not_keras(project, capsys):
+    model = predict_project(project)
+    put(project, model, "this is a text file, not a model\n")
+    run_refused(project, capsys, lambda: sys.exit(predict.main(["shirt.png", "--model", "baseline"])),
+                f"error: {model}: not a Keras model (a .keras file is a zip archive, this one is not)")
+
+
+def test_predict_refuses_a_keras_path_that_is_not_keras(project, capsys):
+    predict_project(project)
+    put(project, "mine.keras", b"")
+    run_refused(project, capsys, lambda: sys.exit(predict.main(["shirt.png", "--model", "mine.keras"])),
+                "error: mine.keras: not a Keras model (a .keras file is a zip archive, this one is not)")
+
+
+# Importing TensorFlow 2.21 writes C++ log lines (oneDNN notice, absl warning) to
+# stderr, even with TF_CPP_MIN_LOG_LEVEL=3, so the model file is checked first.
+def test_predict_run_as_a_program_prints_one_line_for_a_model_that_is_not_keras(tmp_path):
+    model = predict_project(tmp_path)
+    put(tmp_path, model, "this is a text file, not a model\n")
+    environment = {**os.environ, "PYTHONPATH": ROOT}
+    result = subprocess.run([sys.executable, "-m", "study.predict", "shirt.png", "--model", "baseline"], cwd=tmp_path,
+                            env=environment, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stdout == ""
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"error: {model}: not a Keras model (")

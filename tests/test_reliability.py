@@ -15,6 +15,8 @@ from study import files
 from stages.prepare import scale
 from tests import tiny_data
 
+pytestmark = pytest.mark.slow  # whole trainings: minutes
+
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -1,310 +1,110 @@
-"""The study report from hand-made input files: mean ± sd over seeds, intervals, per-seed McNemar tests, errors."""
+"""study.report: claims, fidelity and comparisons on small hand-made studies, checked by hand."""
 
-import json
-import math
-import os
-import shutil
-import statistics as hand  # the standard library's mean and sample sd, as one would compute them by hand
+import types
 
 import numpy as np
 import pytest
-import yaml
-from scipy import stats
 
-from stages import report
-from study import statistics
+from study import artifacts
 from study.dataset import CLASS_NAMES
+from study.report import claims, compare, fidelity, render
 
-PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-IMAGES = 200
-
-
-def exact_mcnemar_by_hand(only_a, only_b):
-    """Two-sided exact McNemar p-value: twice the binomial(b + c, 1/2) tail of the smaller count."""
-    n = only_a + only_b
-    tail = sum(math.comb(n, k) for k in range(min(only_a, only_b) + 1)) / 2 ** n
-    return min(1.0, 2 * tail)
+SEEDS = [1, 2, 3]
 
 
-def answers(correct):
-    """(actual, predicted) class names per test image, right where `correct` is True."""
-    return [(CLASS_NAMES[i % 10], CLASS_NAMES[i % 10] if right else CLASS_NAMES[(i + 1) % 10])
-            for i, right in enumerate(correct)]
+def fake_inputs(correct, per_seed, histories=None, per_class=None, published=None):
+    """An object with the attributes of study.report.inputs.Inputs that the code under test reads."""
+    labels = np.arange(len(next(iter(correct.values()))[0])) % 10
+    answers = {n: np.where(c, labels[None], (labels[None] + 1) % 10) for n, c in correct.items()}
+    inputs = types.SimpleNamespace(
+        seeds=SEEDS, labels=labels, correct={n: np.asarray(c, dtype=bool) for n, c in correct.items()},
+        answers=answers, histories=histories or {}, published=published or {},
+        evaluate={"selected": ["a", "b"], "models": {n: {"per_class": p} for n, p in (per_class or {}).items()}},
+        selected=["a", "b"],
+    )
+    inputs.seed_values = lambda name, key: np.array([m[key] for m in per_seed[name]], dtype=float)
+    inputs.test_values = lambda name: inputs.correct[name].mean(axis=1)
+    return inputs
 
 
-def write_seed_confusion(path, seeds, correct):
-    """plots/confusion/<name>.csv as stages/evaluate.py writes it: seed,actual,predicted, seed by seed."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    rows = ["seed,actual,predicted"]
-    for seed, row in zip(seeds, correct):
-        rows += [f"{seed},{actual},{predicted}" for actual, predicted in answers(row)]
-    with open(path, "w") as stream:
-        stream.write("\n".join(rows) + "\n")
+def seeded_correct(accuracies, count=2000, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.random(count) < accuracy for accuracy in accuracies])
 
 
-def write_confusion(path, correct):
-    """A k-fold model's answers: actual,predicted."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    rows = ["actual,predicted"] + [f"{actual},{predicted}" for actual, predicted in answers(correct)]
-    with open(path, "w") as stream:
-        stream.write("\n".join(rows) + "\n")
+def test_a_difference_that_holds_across_seeds_is_significant_after_holm():
+    inputs = fake_inputs({"a": seeded_correct([0.93] * 3, seed=1), "b": seeded_correct([0.88] * 3, seed=2),
+                          "c": seeded_correct([0.90, 0.86, 0.91], seed=3)}, per_seed={})
+    result = claims.check_all(types.SimpleNamespace(**{**vars(inputs), "published": {"claims": [
+        {"key": "a_beats_b", "kind": "better_on_test", "better": "a", "worse": "b", "text": "A beats B"},
+        {"key": "c_beats_b", "kind": "better_on_test", "better": "c", "worse": "b", "text": "C beats B"},
+        {"key": "b_beats_a", "kind": "better_on_test", "better": "b", "worse": "a", "text": "B beats A"},
+    ]}}))
+    verdicts = {r["key"]: r["verdict"] for r in result}
+    assert verdicts["a_beats_b"] == "holds"
+    # C is ahead of B in two seeds and behind in one: the seed level sees the spread.
+    assert verdicts["c_beats_b"] == "holds in direction only"
+    assert verdicts["b_beats_a"] == "does not hold (the reverse is significant)"
+    comparisons = [r["comparison"] for r in result]
+    raw = [c["p_value"] for c in comparisons]
+    # Holm over the family of three, by hand: sorted p times 3, 2, 1, made monotone.
+    order = np.argsort(raw)
+    expected, running = [None] * 3, 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (3 - rank) * raw[index]))
+        expected[index] = running
+    assert [c["p_holm"] for c in comparisons] == pytest.approx(expected)
 
 
-def mean_and_sd(values):
-    return hand.mean(values), (hand.stdev(values) if len(values) > 1 else None)
+def test_a_single_training_run_gets_no_verdict():
+    inputs = fake_inputs({"kfold_best": seeded_correct([0.95], seed=1), "b": seeded_correct([0.88] * 3)}, {})
+    comparison = compare.compare(inputs, "kfold_best", "b")
+    assert comparison["single_run"] and comparison["low"] is None and comparison["p_value"] is None
+    assert claims.tested_verdict({"comparison": comparison}) == "no verdict (one training run)"
 
 
-def write_json(path, value):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as stream:
-        json.dump(value, stream)
+def test_descriptive_claims_against_hand_made_figures():
+    per_class = {m: {c: {"precision": 0.9, "recall": 0.9, "f1": 0.9} for c in CLASS_NAMES} for m in ("a", "b")}
+    per_class["a"]["Shirt"] = {"precision": 0.7, "recall": 0.75, "f1": 0.72}
+    per_class["b"]["Shirt"] = {"precision": 0.68, "recall": 0.83, "f1": 0.74}
+    per_class["b"]["Bag"] = {"precision": 0.99, "recall": 0.98, "f1": 0.985}
+    histories = {"a": [{"epoch": 15, "loss": 0.20, "val_loss": 0.25}],
+                 "b": [{"epoch": 15, "loss": 0.22, "val_loss": 0.23}]}
+    inputs = fake_inputs({"a": seeded_correct([0.9] * 3), "b": seeded_correct([0.9] * 3)}, {}, histories, per_class)
+    assert claims.class_extreme(inputs, {"models": ["a", "b"], "metric": "precision", "highest": False,
+                                         "expected": "Shirt"})["holds"]
+    assert not claims.class_extreme(inputs, {"models": ["a", "b"], "metric": "f1", "highest": True,
+                                             "expected": "Bag"})["holds"]  # a has no best Bag
+    assert claims.class_compare(inputs, {"class": "Shirt", "metric": "recall", "higher": "b", "lower": "a"})["holds"]
+    assert claims.overfits(inputs, {"model": "a", "expected": True})["holds"]
+    assert claims.smaller_gap(inputs, {"smaller": "b", "larger": "a"})["holds"]  # +0.01 against +0.05
+    assert not claims.higher_loss(inputs, {"higher": "b", "lower": "a"})["holds"]  # 0.23 < 0.25
 
 
-def build_study(seeds):
-    """Hand-made inputs of the report in the current directory, for every model of params.yaml and `seeds`.
-
-    200 test images. Per seed (42, 43):
-      baseline    right on images 0-179 | 0-175
-      batchnorm   right on 0-169 and 180-184 | 0-159 and 176-177: against the baseline,
-                  10 right only for the baseline and 5 only for batchnorm (seed 42), 16 and 2 (seed 43)
-      the others  right on the first 150 + i (+ 1 for seed 43), i their rank among the others
-      k-fold      best fold right on 0-189, ensemble on 0-191
-    """
-    shutil.copy(os.path.join(PROJECT, "params.yaml"), "params.yaml")
-    with open("params.yaml") as stream:
-        params = yaml.safe_load(stream)
-    params["seeds"] = list(seeds)
-    with open("params.yaml", "w") as stream:
-        yaml.safe_dump(params, stream, sort_keys=False)
-    os.makedirs("reports", exist_ok=True)
-    shutil.copy(os.path.join(PROJECT, "reports", "seed_numbers.yaml"), "reports/seed_numbers.yaml")
-    names = [*params["variants"], *params["augmented_variants"]]
-    index = np.arange(IMAGES)
-    correct = {
-        "baseline": np.array([index < 180, index < 176]),
-        "batchnorm": np.array([(index < 170) | ((index >= 180) & (index < 185)),
-                               (index < 160) | ((index >= 176) & (index < 178))]),
-    }
-    for i, name in enumerate(n for n in names if n not in correct):
-        correct[name] = np.array([index < 150 + i, index < 151 + i])
-    correct = {name: rows[:len(seeds)] for name, rows in correct.items()}
-
-    per_seed = {}
-    for i, name in enumerate(names):
-        val = {"baseline": [0.91, 0.915], "batchnorm": [0.92, 0.93]}.get(name, [0.85 - i / 100, 0.852 - i / 100])
-        per_seed[name] = {"train_accuracy": [0.95 - i / 100, 0.96 - i / 100], "train_accuracy_running": [0.9, 0.9],
-                          "val_accuracy": val}
-        summary = {"seeds": list(seeds)}
-        for key, values in per_seed[name].items():
-            summary[key], summary[f"{key}_sd"] = mean_and_sd(values[:len(seeds)])
-        write_json(f"metrics/train/{name}.json", summary)
-        write_seed_confusion(f"plots/confusion/{name}.csv", seeds, correct[name])
-    per_class = {c: {"precision": 0.9, "recall": 0.8, "f1": 0.85, "support": 20} for c in CLASS_NAMES}
-    models = {}
-    for name in names:
-        accuracies = [float(row.mean()) for row in correct[name]]
-        mean, sd = mean_and_sd(accuracies)
-        models[name] = {"test_accuracy": mean, "test_accuracy_sd": sd,
-                        "test_accuracy_per_seed": {str(s): a for s, a in zip(seeds, accuracies)}}
-        if name in ("baseline", "batchnorm"):
-            models[name]["per_class"] = per_class
-    write_json("metrics/evaluate.json", {"selected": ["batchnorm", "baseline"], "seeds": list(seeds), "models": models})
-    kfold = {"variant": "baseline_lr", "n_splits": 2,
-             "folds": [{"fold": 0, "train_accuracy": 0.93, "val_accuracy": 0.91},
-                       {"fold": 1, "train_accuracy": 0.94, "val_accuracy": 0.92}],
-             "train_accuracy_mean": 0.935, "train_accuracy_sd": 0.007, "val_accuracy_mean": 0.915,
-             "val_accuracy_sd": 0.007, "best_fold": 1, "best_fold_train_accuracy": 0.94, "best_fold_val_accuracy": 0.92,
-             "best_fold_test_accuracy": 0.95, "ensemble_test_accuracy": 0.96}
-    write_json("metrics/kfold.json", kfold)
-    write_confusion("plots/kfold_confusion/best.csv", index < 190)
-    write_confusion("plots/kfold_confusion/ensemble.csv", index < 192)
-    return correct, per_seed
+def test_confusion_claims_count_the_right_cells():
+    labels = np.array([6, 6, 6, 0, 0, 1])
+    answers = np.array([0, 0, 2, 6, 0, 1])  # Shirt->T-shirt twice, Shirt->Pullover, T-shirt->Shirt once
+    inputs = types.SimpleNamespace(labels=labels, answers={"kfold_best": answers[None]})
+    assert claims.confusion_more(inputs, {"a": "Shirt", "b": "T-shirt/top", "c": "T-shirt/top", "d": "Shirt"}) == {
+        "holds": True, "detail": "Shirt -> T-shirt/top 2, T-shirt/top -> Shirt 1"}
+    assert claims.most_confused(inputs, {"expected": "Shirt"})["holds"]
 
 
-@pytest.fixture
-def study_dir(tmp_path, monkeypatch):
-    """Two seeds, 42 and 43."""
-    monkeypatch.chdir(tmp_path)
-    correct, per_seed = build_study([42, 43])
-    return tmp_path, correct, per_seed
+def test_fidelity_distance_in_floored_seed_sds():
+    record = fidelity._record("k", 0.9000, [0.9010, 0.9020, 0.9030])  # sd 0.001 -> floored to 0.002
+    assert record["sd"] == fidelity.SD_FLOOR and record["ours"] == pytest.approx(0.902)
+    assert record["distance_sd"] == pytest.approx(1.0) and record["within_2sd"]
+    wide = fidelity._record("k", 0.9000, [0.90, 0.91, 0.92])  # sd 0.01: 1 sd away
+    assert wide["sd"] == pytest.approx(0.01) and wide["distance_sd"] == pytest.approx(1.0)
+    one_run = fidelity._record("k", 0.9259, 0.9159, proxy_sd=0.004)  # 0.01 / 0.004
+    assert one_run["distance_sd"] == pytest.approx(2.5) and not one_run["within_2sd"]
+    records = [{"key": "table1.x.train", "within_2sd": True}, {"key": "table5.kfold.val", "within_2sd": False},
+               {"key": "table5.carried.val", "within_2sd": True}]
+    assert fidelity.count(records) == (2, 2) and fidelity.count(records, table5="kfold") == (1, 2)
 
 
-@pytest.fixture
-def one_seed_dir(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    correct, per_seed = build_study([42])
-    return tmp_path, correct, per_seed
-
-
-def wilson_text(seed, right):
-    low, high = statistics.wilson_interval(right, IMAGES)
-    return f"{seed}: {right / IMAGES:.4f} [{low:.4f}, {high:.4f}]"
-
-
-def test_tables_report_mean_and_sd_over_seeds(study_dir):
-    root, correct, _ = study_dir
-    report.main()
-    text = (root / "reports" / "study.md").read_text()
-    # Table 1: baseline train 0.95, 0.96 (mean 0.955, sd 0.00707); running 0.9, 0.9; validation 0.91, 0.915
-    # (mean 0.9125, sd 0.00354); the seed's 0.9188 and 0.9173 beside.
-    assert "| baseline | 0.9550 ± 0.0071 | 0.9000 ± 0.0000 | 0.9125 ± 0.0035 | 0.9188 | 0.9173 |" in text
-    assert "mean ± sample sd over the 2 seeds (42, 43)" in text
-    # Table 2: the baseline is right on 180 and 176 of 200: 0.90 and 0.88, mean 0.89, sd 0.01414.
-    low, high = statistics.bootstrap_mean_interval(correct["baseline"].mean(axis=0))
-    assert low < 0.89 < high
-    assert (f"| baseline | 0.8900 ± 0.0141 | [{low:.4f}, {high:.4f}] | "
-            f"{wilson_text(42, 180)}; {wilson_text(43, 176)} | 0.9156 |") in text
-    # batchnorm: 175 and 162 of 200, mean 0.8425, sd 0.0460.
-    assert "| batchnorm | 0.8425 ± 0.0460 | [" in text
-    assert "bootstrap over test images (2000 resamples of the 200 images" in text
-    # Table 3, batchnorm first (the best by validation), the seed's numbers beside.
-    assert "| T-shirt/top | 0.90 / 0.80 / 0.85 | 0.93 / 0.77 / 0.84 | 0.90 / 0.80 / 0.85 | 0.90 / 0.83 / 0.86 |" in text
-    # Table 5: the k-fold models with Wilson intervals, the baseline as mean ± sd with its bootstrap interval.
-    best_low, best_high = statistics.wilson_interval(190, IMAGES)
-    assert f"| best fold (1) | 0.9400 | 0.9200 | 0.9500 [{best_low:.4f}, {best_high:.4f}] |" in text
-    assert f"| baseline (Table 1, 2) | 0.9550 ± 0.0071 | 0.9125 ± 0.0035 | 0.8900 ± 0.0141 [{low:.4f}, {high:.4f}] |" in text
-    # The augmentation figures are named by variant.
-    assert "](../plots/figures/augmentation_baseline_aug.png)" in text
-    assert "](../plots/figures/augmentation_baseline_aug_hflip.png)" in text
-
-
-def test_mcnemar_per_seed_and_paired_bootstrap(study_dir):
-    root, correct, _ = study_dir
-    report.main()
-    text = (root / "reports" / "study.md").read_text()
-    # Table 2, batchnorm against baseline: seed 42 b = 5, c = 10; seed 43 b = 2, c = 16.
-    p42, p43 = exact_mcnemar_by_hand(5, 10), exact_mcnemar_by_hand(2, 16)
-    assert p42 == pytest.approx(2 * 4944 / 2 ** 15) and p43 == pytest.approx(2 * 172 / 2 ** 18)
-    difference = (175 + 162) / 400 - (180 + 176) / 400
-    low, high = statistics.bootstrap_mean_interval(correct["batchnorm"].mean(axis=0) - correct["baseline"].mean(axis=0))
-    assert high < 0  # the interval excludes 0, but only one seed of two is significant: not significant
-    assert (f"**batchnorm against baseline.** Not significant at 0.05: "
-            f"McNemar's exact test significant at 0.05 in 1 of 2 seeds (seed 42: p = {p42:.3g}; "
-            f"seed 43: p = {p43:.3g}); the mean difference batchnorm − baseline {difference:+.4f} "
-            f"[{low:+.4f}, {high:+.4f}] excludes 0.") in text
-    # Table 4, baseline_lr against baseline: right on 153 and 154 images, 27 and 22 fewer than the baseline.
-    lr_low, lr_high = statistics.bootstrap_mean_interval(correct["baseline_lr"].mean(axis=0) - correct["baseline"].mean(axis=0))
-    assert (f"| {-49 / 400:+.4f} [{lr_low:+.4f}, {lr_high:+.4f}] | seed 42: p < 0.001; seed 43: p < 0.001 "
-            "| yes (2 of 2 seeds) |") in text
-    assert ("- baseline_lr against baseline: Significant at 0.05, baseline better than baseline_lr: McNemar's exact test "
-            "significant at 0.05 in 2 of 2 seeds (seed 42: p < 0.001; seed 43: p < 0.001), and the mean difference") in text
-
-    headline = json.loads((root / "metrics" / "study.json").read_text())
-    assert headline["n_seeds"] == 2
-    assert headline["best_model"] == "baseline"
-    assert headline["best_test_accuracy"] == pytest.approx(0.89)
-    assert headline["best_test_accuracy_sd"] == pytest.approx(hand.stdev([0.9, 0.88]))
-    base_low, base_high = statistics.bootstrap_mean_interval(correct["baseline"].mean(axis=0))
-    assert headline["best_test_accuracy_ci_low"] == pytest.approx(base_low)
-    assert headline["best_test_accuracy_ci_high"] == pytest.approx(base_high)
-    assert headline["table2_comparison"] == "batchnorm_vs_baseline"
-    pair = headline["comparisons"]["batchnorm_vs_baseline"]
-    assert pair["mcnemar_p"] == {"42": pytest.approx(p42), "43": pytest.approx(p43)}
-    assert pair["seeds_significant"] == 1 and pair["significant"] is False
-    assert pair["difference"] == pytest.approx(difference)
-    assert (pair["difference_ci_low"], pair["difference_ci_high"]) == pytest.approx((low, high))
-    lr = headline["comparisons"]["baseline_lr_vs_baseline"]
-    assert lr["mcnemar_p"] == {"42": pytest.approx(2 / 2 ** 27), "43": pytest.approx(2 / 2 ** 22)}
-    assert lr["seeds_significant"] == 2 and lr["significant"] is True
-    assert {"baseline_aug_vs_baseline", "baseline_aug_hflip_vs_baseline"} <= set(headline["comparisons"])
-    # The single k-fold model is paired with each seed of the baseline: right on 10 and 14 more images.
-    kfold = headline["comparisons"]["kfold_best_vs_baseline"]
-    assert kfold["mcnemar_p"] == {"42": pytest.approx(2 / 2 ** 10), "43": pytest.approx(2 / 2 ** 14)}
-
-
-def test_findings_check_the_seed_conclusions(study_dir):
-    root, _, per_seed = study_dir
-    report.main()
-    text = (root / "reports" / "study.md").read_text()
-    claims = json.loads((root / "metrics" / "study.json").read_text())["claims"]
-    assert claims["kfold_beats_baseline"] == "holds"
-    assert claims["baseline_beats_batchnorm"] == "holds in direction only"
-    assert claims["lr_decay_improves_baseline"] == "does not hold (the reverse is significant at 0.05)"
-    assert claims["two_best_by_validation"] == "holds"
-    assert "k-fold with the LR decay beats the baseline on test (seed, Table 5): **holds** here" in text
-    assert "The LR step decay improves the baseline (seed, Table 4): **does not hold (the reverse is significant" in text
-    # Validation exists only as mean and sd over seeds: Welch's t-test over the seeds.
-    p_value = stats.ttest_ind(per_seed["batchnorm"]["val_accuracy"], per_seed["baseline"]["val_accuracy"],
-                              equal_var=False).pvalue
-    assert p_value > 0.05
-    assert claims["batchnorm_beats_baseline_in_validation"] == "holds in direction only"
-    assert (f"Batch norm beats the baseline in validation (seed, Table 1): **holds in direction only** here "
-            f"(batchnorm 0.9250 ± 0.0071 vs baseline 0.9125 ± 0.0035 in validation; Welch's t-test over the seeds "
-            f"p = {p_value:.3g}; one validation split).") in text
-    assert "- Best of the 5 by mean validation accuracy: **batchnorm**, 0.9250 ± 0.0071" in text
-    assert "- Best of the 5 on the test set: **baseline**, 0.8900 ± 0.0141 [" in text
-
-
-def test_one_seed_has_no_sd_and_one_p_value(one_seed_dir):
-    root, correct, _ = one_seed_dir
-    report.main()
-    text = (root / "reports" / "study.md").read_text()
-    assert "| baseline | 0.9500 | 0.9000 | 0.9100 | 0.9188 | 0.9173 |" in text
-    low, high = statistics.bootstrap_mean_interval(correct["baseline"][0].astype(float))
-    assert f"| baseline | 0.9000 | [{low:.4f}, {high:.4f}] | {wilson_text(42, 180)} | 0.9156 |" in text
-    assert "±" not in text.split("## Tables")[1].split("**Table 5")[0]
-    p_value = exact_mcnemar_by_hand(5, 10)
-    assert f"McNemar's exact test significant at 0.05 in 0 of 1 seed (seed 42: p = {p_value:.3g})" in text
-    headline = json.loads((root / "metrics" / "study.json").read_text())
-    assert headline["n_seeds"] == 1 and headline["best_test_accuracy_sd"] is None
-    assert headline["best_test_accuracy"] == 0.9
-    assert headline["comparisons"]["batchnorm_vs_baseline"]["mcnemar_p"] == {"42": pytest.approx(p_value)}
-    assert headline["claims"]["batchnorm_beats_baseline_in_validation"] == "holds in direction only"
-    assert "no test of significance with one seed" in text
-
-
-def rewrite(path, change):
-    with open(path) as stream:
-        text = stream.read()
-    with open(path, "w") as stream:
-        stream.write(change(text))
-
-
-def drop_seed_43(text):
-    return "\n".join(line for line in text.splitlines() if not line.startswith("43,")) + "\n"
-
-
-def edit_json(change):
-    def edit(text):
-        value = json.loads(text)
-        change(value)
-        return json.dumps(value)
-    return edit
-
-
-@pytest.mark.parametrize("path, change, message", [
-    ("plots/confusion/sgd.csv", None, "plots/confusion/sgd.csv: missing (run `dvc repro` to make it)"),
-    ("metrics/evaluate.json", None, "metrics/evaluate.json: missing (run `dvc repro` to make these metrics)"),
-    ("plots/confusion/sgd.csv", drop_seed_43,
-     "plots/confusion/sgd.csv: seeds 42, expected 42, 43 as in params.yaml (run `dvc repro evaluate`)"),
-    ("plots/confusion/sgd.csv", lambda text: text.replace("seed,actual,predicted", "actual,predicted"),
-     "plots/confusion/sgd.csv: header 'actual,predicted', expected 'seed,actual,predicted'"),
-    ("plots/confusion/sgd.csv", lambda text: text.replace("42,T-shirt/top", "42,Hat", 1),
-     "plots/confusion/sgd.csv: line 2: '42,Hat,T-shirt/top', expected seed,actual,predicted with class names"),
-    ("metrics/train/kernel7.json", edit_json(lambda v: v.update(seeds=[42])),
-     "metrics/train/kernel7.json: seeds [42], params.yaml has [42, 43] (run `dvc repro seed_summary`)"),
-    ("metrics/train/kernel7.json", edit_json(lambda v: v.pop("val_accuracy_sd")),
-     "metrics/train/kernel7.json: no val_accuracy_sd (run `dvc repro seed_summary`)"),
-    ("metrics/train/kernel7.json", lambda text: text[:-5],
-     "metrics/train/kernel7.json: not valid JSON ("),
-    ("metrics/evaluate.json", edit_json(lambda v: v["models"]["sgd"]["test_accuracy_per_seed"].update({"43": 0.5})),
-     ("plots/confusion/sgd.csv: seed 43 is right on 0.7600 of the images, metrics/evaluate.json says 0.5000 "
-      "(run `dvc repro evaluate`)")),
-    ("metrics/kfold.json", edit_json(lambda v: v.pop("val_accuracy_sd")),
-     "metrics/kfold.json: no val_accuracy_sd (run `dvc repro kfold_summary`)"),
-    ("plots/kfold_confusion/best.csv", lambda text: "\n".join(text.splitlines()[:100]) + "\n",
-     ("plots/kfold_confusion/best.csv: not the test images of plots/confusion/baseline.csv "
-      "(run `dvc repro evaluate kfold_summary`)")),
-])
-def test_a_bad_input_ends_in_one_clear_line(study_dir, capsys, path, change, message):
-    root, _, _ = study_dir
-    if change is None:
-        os.remove(root / path)
-    else:
-        rewrite(root / path, change)
-    with pytest.raises(SystemExit) as exit_info:
-        report.main()
-    assert exit_info.value.code == 2
-    error = capsys.readouterr().err.strip()
-    assert error.startswith(f"error: {message}") and "\n" not in error
-    assert not (root / "reports" / "study.md").exists() and not (root / "metrics" / "study.json").exists()
+def test_interval_and_p_text():
+    assert render.p_text(None) == "—" and render.p_text(0.0004) == "< 0.001" and render.p_text(0.0123) == "0.0123"
+    assert render.interval_text({"difference": 0.01, "low": None}) == "+0.0100 (one run)"
+    assert render.mean_sd([0.9, 0.92]) == f"0.9100 ± {np.std([0.9, 0.92], ddof=1):.4f}"
+    assert artifacts.KFOLD_CARRIED == "kfold_carried"

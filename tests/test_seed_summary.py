@@ -83,9 +83,9 @@ def test_mean_and_sample_sd_over_seeds(tmp_path, seeds):
     written = {name: [write_seed_files(tmp_path, name, seed) for seed in seeds] for name in names}
     result = run_summary(tmp_path)
     assert result.returncode == 0, result.stderr
-    assert sorted(os.listdir(tmp_path / "metrics" / "train")) == sorted(f"{n}.json" for n in names)
+    assert sorted(os.listdir(tmp_path / "metrics" / "details" / "train")) == sorted(f"{n}.json" for n in names)
     for name in names:
-        summary = json.loads((tmp_path / "metrics" / "train" / f"{name}.json").read_text())
+        summary = json.loads((tmp_path / "metrics" / "details" / "train" / f"{name}.json").read_text())
         assert list(summary) == ["seeds"] + [k for key in METRIC_KEYS for k in (key, f"{key}_sd")]
         assert summary["seeds"] == seeds
         for key in METRIC_KEYS:
@@ -135,7 +135,7 @@ def test_one_seed_has_null_sd_and_no_sd_columns(tmp_path):
     result = run_summary(tmp_path)
     assert result.returncode == 0, result.stderr
     for name in names:
-        text = (tmp_path / "metrics" / "train" / f"{name}.json").read_text()
+        text = (tmp_path / "metrics" / "details" / "train" / f"{name}.json").read_text()
         summary = json.loads(text)
         assert '"val_accuracy_sd": null' in text
         metrics, history = written[name]
@@ -151,15 +151,15 @@ def test_only_the_seeds_of_params_yaml_count_and_old_summaries_go(tmp_path):
     names = write_params(tmp_path, [1, 2], variants=("plain",), augmented=())
     written = [write_seed_files(tmp_path, "plain", seed) for seed in (1, 2)]
     write_seed_files(tmp_path, "plain", 3, metrics={**seed_metrics("plain", 3), "val_accuracy": 0.0})
-    stale = tmp_path / "metrics" / "train" / "removed_variant.json"
+    stale = tmp_path / "metrics" / "details" / "train" / "removed_variant.json"
     stale.parent.mkdir(parents=True)
     stale.write_text("{}\n")
     result = run_summary(tmp_path)
     assert result.returncode == 0, result.stderr
-    summary = json.loads((tmp_path / "metrics" / "train" / "plain.json").read_text())
+    summary = json.loads((tmp_path / "metrics" / "details" / "train" / "plain.json").read_text())
     assert summary["seeds"] == [1, 2]
     assert summary["val_accuracy"] == pytest.approx(np.mean([m["val_accuracy"] for m, _ in written]))
-    assert sorted(os.listdir(tmp_path / "metrics" / "train")) == [f"{n}.json" for n in names]
+    assert sorted(os.listdir(tmp_path / "metrics" / "details" / "train")) == [f"{n}.json" for n in names]
 
 
 @pytest.mark.parametrize("missing", ["metrics/seeds/other/seed_2.json", "plots/seeds/augmented/seed_1.csv"])
@@ -168,8 +168,8 @@ def test_a_missing_per_seed_file_is_one_error_naming_it(tmp_path, missing):
     for name in names:
         for seed in (1, 2):
             write_seed_files(tmp_path, name, seed)
-    (tmp_path / "metrics" / "train").mkdir(parents=True)
-    (tmp_path / "metrics" / "train" / "plain.json").write_text("earlier\n")
+    (tmp_path / "metrics" / "details" / "train").mkdir(parents=True)
+    (tmp_path / "metrics" / "details" / "train" / "plain.json").write_text("earlier\n")
     os.remove(tmp_path / missing)
     result = run_summary(tmp_path)
     assert result.returncode == 2
@@ -177,5 +177,5 @@ def test_a_missing_per_seed_file_is_one_error_naming_it(tmp_path, missing):
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"error: {missing}: missing (")
-    assert (tmp_path / "metrics" / "train" / "plain.json").read_text() == "earlier\n"  # the earlier result kept
+    assert (tmp_path / "metrics" / "details" / "train" / "plain.json").read_text() == "earlier\n"  # the earlier result kept
     assert not (tmp_path / "plots" / "history").exists()

@@ -43,7 +43,8 @@ def better_in_validation(inputs, claim):
     better, worse = (inputs.seed_values(claim[k], artifacts.VAL_ACCURACY) for k in ("better", "worse"))
     p_value = paired_seed_t_test(better, worse)
     comparison = {"a": claim["better"], "b": claim["worse"], "difference": float(better.mean() - worse.mean()),
-                  "p_value": p_value, "measure": "validation accuracy (paired t-test over seeds)"}
+                  "p_value": p_value, "measure": "validation accuracy (paired t-test over seeds)",
+                  "single_run": len(better) < 2}
     detail = f"{claim['better']} {_fmt(better)} vs {claim['worse']} {_fmt(worse)} in validation"
     return {**_tested(claim, comparison["difference"], comparison), "detail": detail}
 

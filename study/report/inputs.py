@@ -13,7 +13,6 @@ import yaml
 from study import artifacts, files, params
 from study.files import DataError
 
-PROTOCOL_SCREEN = os.path.join("reports", "protocol_screen.json")
 
 
 def read_published():
@@ -56,7 +55,7 @@ class Inputs:
         carried, _ = artifacts.read_predictions(artifacts.carried_run()["predictions"], len(self.labels))
         self.answers[artifacts.KFOLD_CARRIED] = carried[None]
         self.correct = {name: answers == self.labels[None] for name, answers in self.answers.items()}
-        self.screen = artifacts.read_json(PROTOCOL_SCREEN) if os.path.isfile(PROTOCOL_SCREEN) else None
+        self.screen = artifacts.read_json(artifacts.PROTOCOL_SCREEN) if os.path.isfile(artifacts.PROTOCOL_SCREEN) else None
 
     # Figures over seeds.
     def seed_values(self, name, key):

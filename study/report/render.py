@@ -1,6 +1,8 @@
 """The Markdown of reports/study.md: every table beside the published numbers, the protocol screen,
 the fidelity of each headline number and a verdict for every published claim."""
 
+import os
+
 import numpy as np
 
 from study import artifacts
@@ -64,7 +66,7 @@ def intro(inputs, family_size):
 
 def protocol_section(inputs, chosen):
     screen = inputs.screen
-    if screen is None:
+    if not screen or not screen.get("candidates"):
         return "No protocol screen recorded (`reports/protocol_screen.json`; README, The protocol screen)."
     rows = [[c["candidate"], c["epochs"], f"{c['within_2sd']} of {c['measured']}",
              *[number(f["ours"]) + (" ✓" if f["within_2sd"] else "") for f in c["figures"]]]
@@ -75,8 +77,8 @@ def protocol_section(inputs, chosen):
                 for f in first]]
     return (
         "The published study leaves the batch size, the number of epochs and the dense dropout rate open. Each "
-        "candidate below is one run of the five variants at one reading (seed "
-        f"{screen['seed']}, a DVC experiment), read at several epochs from its history; a ✓ marks a published "
+        "candidate below is a run of the five variants at one reading, read at several epochs from its "
+        "history (over the seeds it has; the column `seeds` of reports/protocol_screen.json); a ✓ marks a published "
         f"Table 1 figure within 2 sd of ours (sd: the spread over seeds in commit {screen['sd_rev']}, floored at "
         f"{screen['sd_floor']}). Training figures are the running ones Keras prints, as published. `{chosen}` is "
         "the protocol of this study (params.yaml `baseline`).\n\n" + table(header, rows))
@@ -204,12 +206,15 @@ def claims_section(results):
 
 
 def figures(inputs):
+    evaluate = os.path.join("..", artifacts.EVALUATE_FIGURES_DIR)
     items = [("Figure 1. Training and validation loss per epoch (mean over the seeds)",
-              "../plots/figures/evaluate/loss_curves.png"),
+              os.path.join(evaluate, "loss_curves.png")),
              *[(f"Confusion matrix of {n} on the test set, all seeds summed",
-                f"../plots/figures/evaluate/confusion_{n}.png") for n in inputs.selected],
+                os.path.join(evaluate, f"confusion_{n}.png")) for n in inputs.selected],
              *[(f"Figure 2. Augmentation of {v} ({(spec or {}).get('augmentation')})",
                 f"../{artifacts.augmentation_figure(v)}") for v, spec in (inputs.params.get("augmented_variants") or {}).items()],
-             ("Figure 3. Confusion matrix of the best k-fold model", "../plots/figures/kfold_confusion_best.png"),
-             ("Confusion matrix of the k-fold ensemble", "../plots/figures/kfold_confusion_ensemble.png")]
+             ("Figure 3. Confusion matrix of the best k-fold model",
+              os.path.join("..", artifacts.kfold_confusion_figure("best"))),
+             ("Confusion matrix of the k-fold ensemble",
+              os.path.join("..", artifacts.kfold_confusion_figure("ensemble")))]
     return "\n\n".join(f"**{title}**\n\n![{title}]({path})" for title, path in items)
