@@ -21,7 +21,8 @@ from study.report.inputs import Inputs
 
 def comparisons_with_baseline(inputs, results):
     """Every compared model against the baseline; a published claim's own comparison (Holm-adjusted) where one exists."""
-    tested = {(r["comparison"]["a"], r["comparison"]["b"]): r["comparison"] for r in results if "comparison" in r}
+    tested = {(r["comparison"]["a"], r["comparison"]["b"]): r["comparison"] for r in results
+              if r["kind"] == "better_on_test"}
     rows = []
     for name in [*inputs.selected[1:2], *inputs.compared, artifacts.KFOLD_CARRIED, "kfold_best", "kfold_ensemble"]:
         if name == "baseline":

@@ -32,7 +32,10 @@ from study import fitting, params
 
 checkpoint_root, precision, strategy_name = sys.argv[1], sys.argv[2], sys.argv[4]
 spec = params.model_spec(params.load(os.path.join(sys.argv[3], "params.yaml")), "baseline", 0)
-spec.update(epochs=1, batch_size=16, strategy=strategy_name, precision=precision)
+spec.update(epochs=1, batch_size=16, strategy=strategy_name, precision=precision,
+            # Keras's multi-step loop (steps_per_execution > 1) fails under MirroredStrategy
+            # with this input pipeline (InvalidArgumentError in multi_step_on_iterator).
+            steps_per_execution=1)
 rng = np.random.default_rng(0)
 x = rng.random((64, 28, 28, 1), dtype=np.float32)
 y = rng.integers(0, 10, 64).astype(np.uint8)
