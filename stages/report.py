@@ -27,8 +27,7 @@ def comparisons_with_baseline(inputs, results):
     for name in [*inputs.selected[1:2], *inputs.compared, artifacts.KFOLD_CARRIED, "kfold_best", "kfold_ensemble"]:
         if name == "baseline":
             continue
-        found = tested.get((name, "baseline")) or tested.get(("baseline", name))
-        rows.append(found if found is not None and found["a"] == name else compare(inputs, name, "baseline"))
+        rows.append(tested.get((name, "baseline")) or compare(inputs, name, "baseline"))
     return rows
 
 

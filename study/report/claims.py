@@ -15,16 +15,11 @@ import numpy as np
 
 from study import artifacts
 from study.dataset import CLASS_NAMES
-from study.report.compare import compare
+from study.report.compare import adjust, compare
+from study.report.render import mean_sd as _fmt
 from study.statistics import paired_seed_t_test
 
 TESTED_KINDS = ("better_on_test", "better_in_validation")
-
-
-def _fmt(values):
-    values = np.atleast_1d(values)
-    mean = float(np.mean(values))
-    return f"{mean:.4f}" if len(values) < 2 else f"{mean:.4f} ± {float(np.std(values, ddof=1)):.4f}"
 
 
 def _tested(claim, difference, comparison):
@@ -176,8 +171,6 @@ def tested_verdict(result):
 
 def check_all(inputs):
     """[result] of every published claim, in the YAML's order; the tested ones Holm-adjusted together."""
-    from study.report.compare import adjust
-
     results = []
     for claim in inputs.published["claims"]:
         result = {"key": claim["key"], "text": claim["text"], "kind": claim["kind"], **CHECKS[claim["kind"]](inputs, claim)}

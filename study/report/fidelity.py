@@ -12,16 +12,15 @@ last epoch), so ours is too.
 import numpy as np
 
 from study import artifacts
+from study.statistics import mean_and_sd
 
 SD_FLOOR = 0.002
 WITHIN = 2.0
 
 
 def _record(key, published, values, proxy_sd=None, source="seeds"):
-    values = np.atleast_1d(np.asarray(values, dtype=float))
-    spread = float(np.std(values, ddof=1)) if len(values) > 1 else proxy_sd
-    sd = max(spread or 0.0, SD_FLOOR)
-    ours = float(values.mean())
+    ours, spread = mean_and_sd(np.atleast_1d(values))
+    sd = max((spread if spread is not None else proxy_sd) or 0.0, SD_FLOOR)
     distance = abs(ours - published) / sd
     return {"key": key, "published": published, "ours": ours, "sd": sd, "distance_sd": distance,
             "within_2sd": distance <= WITHIN, "source": source}
@@ -48,19 +47,19 @@ def headline_numbers(inputs):
                 [f[artifacts.RUNNING_TRAIN_ACCURACY] for f in folds], source="folds"),
         _record("table5.kfold.val", table5["val_accuracy"], [f[artifacts.VAL_ACCURACY] for f in folds], source="folds"),
         _record("table5.kfold.test", table5["test_accuracy"], inputs.test_values("kfold_best"),
-                proxy_sd=_sd(inputs.test_values(variant)), source="one run (best fold)"),
+                proxy_sd=_seed_sd(inputs.test_values(variant)), source="one run (best fold)"),
         _record("table5.carried.train", table5["train_accuracy"], carried[artifacts.RUNNING_TRAIN_ACCURACY],
-                proxy_sd=_sd(inputs.seed_values(variant, artifacts.RUNNING_TRAIN_ACCURACY)), source="one run"),
+                proxy_sd=_seed_sd(inputs.seed_values(variant, artifacts.RUNNING_TRAIN_ACCURACY)), source="one run"),
         _record("table5.carried.val", table5["val_accuracy"], carried[artifacts.VAL_ACCURACY],
-                proxy_sd=_sd(inputs.seed_values(variant, artifacts.VAL_ACCURACY)), source="one run"),
+                proxy_sd=_seed_sd(inputs.seed_values(variant, artifacts.VAL_ACCURACY)), source="one run"),
         _record("table5.carried.test", table5["test_accuracy"], inputs.test_values(artifacts.KFOLD_CARRIED),
-                proxy_sd=_sd(inputs.test_values(variant)), source="one run"),
+                proxy_sd=_seed_sd(inputs.test_values(variant)), source="one run"),
     ]
     return records
 
 
-def _sd(values):
-    return float(np.std(values, ddof=1)) if len(values) > 1 else None
+def _seed_sd(values):
+    return mean_and_sd(values)[1]
 
 
 def count(records, table5="carried"):
