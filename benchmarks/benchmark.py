@@ -1,20 +1,24 @@
 """Training speed on this machine: the plain Keras script, our training path, and the `fast` protocol.
 
-    python -m benchmarks.benchmark            # the real data, about 12 minutes; writes metrics/benchmark.json
-    python -m benchmarks.benchmark --tiny     # tiny random data, seconds: proves it runs (the test suite's)
-    python -m benchmarks.benchmark --study    # the last whole study from logs/resources/ against its arithmetic bound
+    python -m benchmarks.benchmark            # the real data, about 15 minutes; writes metrics/benchmark.json
+    python -m benchmarks.benchmark --tiny     # tiny random data, a minute: proves it runs (the test suite's)
+    python -m benchmarks.benchmark --study    # only the study section: logs/resources/ against the arithmetic bound
 
-Side by side, each in its own process: (a) the plain script (benchmarks/plain_keras.py,
-Keras's defaults, batch 32), the plain script at the published protocol's batch size
-and precision (`plain_same_batch`), (b) study/fitting.py at the published protocol,
-(c) the same at `protocols.fast`. The CPU model is printed and recorded beside the figures.
-For each: median step time, images/s, achieved GFLOP/s (FLOPs of the fp32 model,
-stages/flops.py, whatever precision runs) against the fp32 GEMM rate measured in
-this run, seconds and epochs until validation accuracy first reaches the target,
-final validation accuracy and peak memory. Then each speed lever alone (median
-step), and the peak memory of every pipeline stage as logs/resources/ last
-recorded it. Run it on a quiet machine: single steps stall now and then, so
-step times are medians.
+Each contender runs in its own process, on the baseline model. Step time, in
+`--repeats` rounds that interleave every setup (a noisy machine slows whole
+stretches of time, so each setup sees the same stretches; the median over rounds
+is reported with the lowest and highest):
+  plain_same_batch     the plain script (benchmarks/plain_keras.py) at the protocol's batch and precision
+  default              our training path (study/fitting.py) at the `reproduce` protocol, one training
+  default_two_at_once  two such trainings side by side, as scripts/repro_parallel.py runs the study
+  levers               our model at Keras's defaults with one setting changed (benchmarks/contender.py)
+Time to validation accuracy TARGET_ACCURACY, one full training each: (a) `plain`, the
+plain script at Keras's defaults (batch 32, 15 epochs), and (c) `fast`, our path at
+`protocols.fast`. Images/s are the batch over the median step time (the steps
+alone, without validation or checkpoints); GFLOP/s count the fp32 model's FLOPs
+(study/flops.py) whatever precision runs, against the fp32 GEMM rate measured in
+this run. The CPU model is printed and recorded beside the figures. Run it on a
+quiet machine.
 """
 
 import argparse
@@ -25,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -129,12 +134,53 @@ def stage_resources():
     return records
 
 
+def step_setups(tiny):
+    from benchmarks.contender import CONTENDERS, LEVERS
+
+    levers = list(LEVERS)[:2] if tiny else list(LEVERS)  # tiny: the plumbing of one lever besides the reference
+    return [*CONTENDERS, "default_two_at_once", *(f"lever:{name}" for name in levers)]
+
+
+def run_setup(setup, data, scratch):
+    """One round of `setup`: images/s (the sum of both processes for two at once) and peak memory."""
+    if setup == "default_two_at_once":
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = list(pool.map(lambda _: run_contender(["steps", "--setup", "default", "--data", data], scratch),
+                                    range(2)))
+        return {"images_per_s": sum(r["batch_size"] / r["median_step_s"] for r in results),
+                "batch_size": results[0]["batch_size"], "peak_rss_mib": max(r["peak_rss_mib"] for r in results)}
+    result = run_contender(["steps", "--setup", setup, "--data", data], scratch)
+    return {"images_per_s": result["batch_size"] / result["median_step_s"], "batch_size": result["batch_size"],
+            "peak_rss_mib": result["peak_rss_mib"]}
+
+
+def interleaved(setups, data, scratch, repeats, flops, gemm):
+    """{setup: median images/s over `repeats` rounds, its range, GFLOP/s and share of the GEMM rate}."""
+    rounds = {setup: [] for setup in setups}
+    for round_number in range(repeats):
+        for setup in setups:
+            rounds[setup].append(run_setup(setup, data, scratch))
+        print(f"round {round_number + 1} of {repeats} done", flush=True)
+    summary = {}
+    for setup, runs in rounds.items():
+        rates = [run["images_per_s"] for run in runs]
+        median = float(np.median(rates))
+        summary[setup.removeprefix("lever:")] = {
+            "images_per_s": median, "images_per_s_low": min(rates), "images_per_s_high": max(rates),
+            "images_per_s_runs": rates, "batch_size": runs[0]["batch_size"],
+            "gflops": median * flops / 1e9, "gemm_fraction": median * flops / 1e9 / gemm,
+            "peak_rss_mib": max(run["peak_rss_mib"] for run in runs),
+        }
+    return summary
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tiny", action="store_true", help="tiny random data and one epoch each; writes nothing")
-    parser.add_argument("--no-levers", action="store_true", help="skip the per-lever step times")
+    parser.add_argument("--tiny", action="store_true", help="tiny random data, one round; writes nothing")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds of the step-time setups")
     parser.add_argument("--study", action="store_true", help="only the study section: the GEMM rate, the stages' "
-                        "records in logs/resources/ and the arithmetic bound; writes metrics/benchmark_study.json")
+                        "records in logs/resources/ and the arithmetic bound; rewrites that section of "
+                        "metrics/benchmark.json")
     parser.add_argument("--study-wall-s", type=float, help="the whole study's measured wall time, to record beside the bound")
     arguments = parser.parse_args()
     if arguments.study:
@@ -147,64 +193,72 @@ def main():
               f"{study['wall_s'] / study['bound_s']:.2f}x the bound" if study["wall_s"] else ""))
         if study["missing_records"]:
             print(f"no record for: {', '.join(study['missing_records'])}")
-        files.write_json(os.path.join("metrics", "benchmark_study.json"), study)
+        results = {}
+        if os.path.isfile(OUTPUT):
+            with open(OUTPUT) as stream:
+                results = json.load(stream)
+        files.write_json(OUTPUT, {**results, "study": study})
+        print(f"wrote the study section of {OUTPUT}")
         return
     flops = training_flops(params.model_spec(params.load(), "baseline", 42))
     with tempfile.TemporaryDirectory() as scratch:
-        data = os.path.join("data", "prepared")
-        epochs = {"plain": ["--epochs", "15"], "plain_same_batch": ["--epochs", "15"], "default": [], "fast": []}
+        data, plain_epochs, repeats = os.path.join("data", "prepared"), ["--epochs", "15"], arguments.repeats
         if arguments.tiny:
-            data = os.path.join(scratch, "data")
+            data, plain_epochs, repeats = os.path.join(scratch, "data"), ["--epochs", "1"], 1
             tiny_data(data)
-            epochs = {kind: ["--epochs", "1"] for kind in epochs}
         gemm = gemm_gflops(size=256 if arguments.tiny else GEMM_SIZE)
-        results = {"cpu": cpu_model(), "gemm_fp32_gflops": gemm, "training_mflop_per_image": flops / 1e6, "target_val_accuracy": TARGET_ACCURACY}
-        names = {"plain": "(a) plain Keras, batch 32", "plain_same_batch": "plain Keras, protocol's batch",
-                 "default": "(b) ours, published protocol", "fast": "(c) ours, fast"}
-        for kind, label in names.items():
-            result = run_contender([kind, "--data", data, "--target", str(TARGET_ACCURACY), *epochs[kind]], scratch)
-            images_per_s = result["batch_size"] / result["median_step_s"]
-            result.update(
-                images_per_s=images_per_s,
-                gflops=images_per_s * flops / 1e9,
-                gemm_fraction=images_per_s * flops / 1e9 / gemm,
-                seconds_to_target=(result["reached"] or {}).get("seconds"),
-                epochs_to_target=(result["reached"] or {}).get("epoch"),
-            )
+        results = {"cpu": cpu_model(), "gemm_fp32_gflops": gemm, "training_mflop_per_image": flops / 1e6,
+                   "target_val_accuracy": TARGET_ACCURACY, "repeats": repeats}
+        results["steps"] = interleaved(step_setups(arguments.tiny), data, scratch, repeats, flops, gemm)
+        for kind, epochs in (("plain", plain_epochs), ("fast", ["--epochs", "1"] if arguments.tiny else [])):
+            result = run_contender([kind, "--data", data, "--target", str(TARGET_ACCURACY), *epochs], scratch)
+            result["seconds_to_target"] = (result["reached"] or {}).get("seconds")
+            result["epochs_to_target"] = (result["reached"] or {}).get("epoch")
             results[kind] = result
-            print(f"{label}: done in {result['wall_s']:.0f} s", flush=True)
-        if not arguments.no_levers:
-            from benchmarks.contender import LEVERS
-
-            results["levers"] = {}
-            for lever in LEVERS:
-                result = run_contender(["lever", "--lever", lever, "--data", data], scratch)
-                result["images_per_s"] = result["batch_size"] / result["median_step_s"]
-                results["levers"][lever] = result
+            print(f"{kind}: done in {result['wall_s']:.0f} s", flush=True)
+        results["ratios"] = ratios(results)
         results["stages"] = stage_resources()
-    print_table(results, names)
+        if not arguments.tiny:
+            results["study"] = {"cpu": results["cpu"], "gemm_fp32_gflops": gemm, **study_section(gemm)}
+    print_table(results)
     if not arguments.tiny:
         files.write_json(OUTPUT, results)
         print(f"wrote {OUTPUT}")
 
 
-def print_table(results, names):
+def ratios(results):
+    """The issue's yardsticks: our path against plain Keras at the same batch, and fast against plain to the target."""
+    steps = results["steps"]
+    plain, fast = results["plain"]["seconds_to_target"], results["fast"]["seconds_to_target"]
+    return {
+        "default_vs_plain_same_batch": steps["default"]["images_per_s"] / steps["plain_same_batch"]["images_per_s"],
+        "two_at_once_vs_plain_same_batch":
+            steps["default_two_at_once"]["images_per_s"] / steps["plain_same_batch"]["images_per_s"],
+        "fast_sooner_than_plain": plain / fast if plain and fast else None,
+    }
+
+
+def print_table(results):
     print(f"\nCPU: {results['cpu']}")
     print(f"fp32 GEMM ({GEMM_SIZE}x{GEMM_SIZE}): {results['gemm_fp32_gflops']:.0f} GFLOP/s; "
           f"the baseline trains at {results['training_mflop_per_image']:.2f} MFLOP per image")
-    print(f"{'':28} {'step ms':>8} {'img/s':>7} {'GFLOP/s':>8} {'GEMM %':>7} {'s to ' + str(TARGET_ACCURACY):>9} "
-          f"{'epochs':>6} {'final val':>9} {'peak MiB':>8}")
-    for kind, label in names.items():
+    print(f"step time, median of {results['repeats']} interleaved round(s) [lowest, highest]:")
+    print(f"{'':44} {'batch':>5} {'img/s':>7} {'range':>15} {'GFLOP/s':>8} {'GEMM %':>7} {'peak MiB':>8}")
+    for setup, r in results["steps"].items():
+        spread = f"[{r['images_per_s_low']:.0f}, {r['images_per_s_high']:.0f}]"
+        print(f"{setup:44} {r['batch_size']:5} {r['images_per_s']:7.0f} {spread:>15} {r['gflops']:8.1f} "
+              f"{r['gemm_fraction'] * 100:6.0f}% {r['peak_rss_mib']:8.0f}")
+    print(f"time to validation {TARGET_ACCURACY}, one full training each:")
+    for kind, label in (("plain", "(a) plain Keras, batch 32"), ("fast", "(c) ours, fast")):
         r = results[kind]
-        reached = "never" if r["seconds_to_target"] is None else f"{r['seconds_to_target']:.0f}"
-        print(f"{label:28} {r['median_step_s'] * 1e3:8.1f} {r['images_per_s']:7.0f} {r['gflops']:8.1f} "
-              f"{r['gemm_fraction'] * 100:6.0f}% {reached:>9} {r['epochs_to_target'] or '-':>6} "
-              f"{r['final_val_accuracy']:9.4f} {r['peak_rss_mib']:8.0f}")
-    if results["plain"]["seconds_to_target"] and results["fast"]["seconds_to_target"]:
-        print(f"time to {TARGET_ACCURACY}: (a) / (c) = "
-              f"{results['plain']['seconds_to_target'] / results['fast']['seconds_to_target']:.2f}x")
-    for lever, r in results.get("levers", {}).items():
-        print(f"  lever {lever:40} batch {r['batch_size']:4} step {r['median_step_s'] * 1e3:7.1f} ms {r['images_per_s']:7.0f} img/s")
+        reached = "never" if r["seconds_to_target"] is None else f"{r['seconds_to_target']:.0f} s, epoch {r['epochs_to_target']}"
+        print(f"  {label:28} {reached:>18}; final validation {r['final_val_accuracy']:.4f} after {r['epochs']} "
+              f"epochs, {r['wall_s']:.0f} s; peak {r['peak_rss_mib']:.0f} MiB")
+    ratio = results["ratios"]
+    print(f"default / plain_same_batch: {ratio['default_vs_plain_same_batch']:.2f}x; two at once / plain_same_batch: "
+          f"{ratio['two_at_once_vs_plain_same_batch']:.2f}x; "
+          + ("plain or fast never reached the target" if ratio["fast_sooner_than_plain"] is None
+             else f"fast reaches the target {ratio['fast_sooner_than_plain']:.2f}x sooner than plain"))
     if results["stages"]:
         worst = max(results["stages"], key=lambda record: record["peak_rss_mib"])
         total = sum(record["wall_s"] for record in results["stages"])

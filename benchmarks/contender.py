@@ -1,6 +1,7 @@
 """One contender of the benchmark, in its own process so that its peak memory and TF settings are its own.
 
-    python -m benchmarks.contender plain|plain_same_batch|default|fast|lever --data DIR --epochs N --out result.json [--lever NAME]
+    python -m benchmarks.contender plain|fast --data DIR [--epochs N] --out result.json     # time to accuracy
+    python -m benchmarks.contender steps --setup NAME --data DIR --out result.json         # step time only
 
 Prints nothing of interest; writes a JSON result that benchmarks/benchmark.py tabulates.
 """
@@ -16,23 +17,27 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 
-# Each lever alone, on the baseline at the published protocol's settings (fp32, batch 32)
-# except the one named; the thread count is TensorFlow's unless named.
+# Step-time setups, each on the baseline model. The contenders:
+#   plain_same_batch  the plain script (benchmarks/plain_keras.py) at the protocol's batch and precision
+#   default           our training path (study/fitting.py) at the `reproduce` protocol, as the study runs it
+# Then the levers: our model with Keras's defaults (TensorFlow's threads, one step per call, no op
+# determinism, `model.fit` on arrays) and one setting changed, so each lever's worth is read
+# against the same reference.
+CONTENDERS = ("plain_same_batch", "default")
 LEVERS = {
-    "reference (fp32, batch 32)": {},
-    "batch 128": {"batch_size": 128},
-    "batch 256": {"batch_size": 256},
-    "batch 512": {"batch_size": 512},
-    "bf16 mixed precision": {"precision": "mixed_bfloat16"},
-    "bf16, batch 256": {"precision": "mixed_bfloat16", "batch_size": 256},
-    "bf16, batch 512": {"precision": "mixed_bfloat16", "batch_size": 512},
-    "XLA jit_compile": {"jit_compile": True},
-    "1 intra-op thread": {"threads": 1},
-    "2 intra-op, 1 inter-op threads": {"threads": 2},
+    "reference (Keras defaults)": {},
+    "steps_per_execution 16": {"steps_per_execution": 16},
+    "1 thread": {"threads": 1},
+    "1 thread, steps_per_execution 16": {"threads": 1, "steps_per_execution": 16},
+    "op determinism": {"determinism": True},
     "tf.data from_tensor_slices + cache": {"tf_data": True},
-    "op determinism (as the pipeline runs)": {"determinism": True},
+    "bf16 mixed precision": {"precision": "mixed_bfloat16"},
+    "batch 128": {"batch_size": 128},
+    "XLA jit_compile": {"jit_compile": True},
 }
-LEVER_STEPS = 60
+SETUPS = (*CONTENDERS, *(f"lever:{name}" for name in LEVERS))
+CALLS_PER_EPOCH = 12   # a step-time run trains 3 epochs of 12 x 16 steps on a slice of the training set
+STEP_EPOCHS = 3        # the first epoch traces the graph; its steps are not counted
 
 
 def load(data_dir):
@@ -45,7 +50,7 @@ def make_timer(started, target, steps_per_call=1):
     import keras
 
     class Timer(keras.callbacks.Callback):
-        """Step times, and the first epoch (and seconds since the start) reaching the target accuracy.
+        """Step times per epoch, and the first epoch (and seconds since the start) reaching the target accuracy.
 
         With steps_per_execution > 1 Keras calls the batch callbacks once per call
         of `steps_per_call` steps, so each interval is divided among them.
@@ -53,42 +58,52 @@ def make_timer(started, target, steps_per_call=1):
 
         def __init__(self):
             super().__init__()
-            self.steps, self.epochs, self.reached = [], [], None
+            self.steps, self.epochs, self.reached = [[]], [], None
 
         def on_train_batch_begin(self, batch, logs=None):
             self.step_started = time.perf_counter()
 
         def on_train_batch_end(self, batch, logs=None):
-            self.steps.append((time.perf_counter() - self.step_started) / steps_per_call)
+            self.steps[-1].append((time.perf_counter() - self.step_started) / steps_per_call)
 
         def on_epoch_end(self, epoch, logs=None):
+            self.steps.append([])
             if "val_accuracy" not in (logs or {}):
-                return  # a lever run has no validation
+                return
             seconds = time.perf_counter() - started
             self.epochs.append({"epoch": epoch + 1, "seconds": seconds, "val_accuracy": float(logs["val_accuracy"])})
             if self.reached is None and logs["val_accuracy"] >= target:
                 self.reached = {"epoch": epoch + 1, "seconds": seconds}
 
+        def warm_steps(self):
+            """The step times after the first epoch (which traces the graph)."""
+            return [step for epoch in self.steps[1:] for step in epoch]
+
     return Timer()
 
 
+def protocol_spec(protocol):
+    from study import params
+
+    all_params = params.load()
+    all_params["protocol"] = protocol
+    return params.model_spec(all_params, "baseline", 42)
+
+
 def run_training(kind, data_dir, epochs, target):
-    """(a) the plain script at Keras's defaults, the plain script at the protocol's batch size,
-    (b) our path at the published protocol, (c) our path at the fast protocol."""
-    from study import fitting, params
+    """`plain`: the plain script at Keras's defaults (batch 32); `fast`: our path at the fast protocol."""
+    from study import fitting
 
     train_data, val_data = load(data_dir)
     started = time.perf_counter()
-    if kind in ("plain", "plain_same_batch"):
+    if kind == "plain":
         from benchmarks.plain_keras import train_plain
 
-        batch_size = 32 if kind == "plain" else params.model_spec(params.load(), "baseline", 42)["batch_size"]
         timer = make_timer(started, target)
-        train_plain(train_data, val_data, epochs, [timer], batch_size=batch_size)
+        train_plain(train_data, val_data, epochs, [timer], batch_size=32)
+        batch_size = 32
     else:
-        all_params = params.load()
-        all_params["protocol"] = "reproduce" if kind == "default" else "fast"
-        spec = params.model_spec(all_params, "baseline", 42)
+        spec = protocol_spec("fast")
         if epochs is not None:
             spec["epochs"] = epochs
         timer = make_timer(started, target, spec["steps_per_execution"])
@@ -97,7 +112,7 @@ def run_training(kind, data_dir, epochs, target):
         batch_size = spec["batch_size"]
     return {
         "batch_size": batch_size,
-        "median_step_s": float(np.median(timer.steps)),
+        "median_step_s": float(np.median(timer.warm_steps())),
         "wall_s": time.perf_counter() - started,
         "epochs": len(timer.epochs),
         "final_val_accuracy": timer.epochs[-1]["val_accuracy"],
@@ -106,49 +121,79 @@ def run_training(kind, data_dir, epochs, target):
     }
 
 
-def run_lever(name, data_dir):
-    """The median step time of the baseline with one lever changed, over LEVER_STEPS steps after a warm-up."""
+def _slice(train_data, batch_size):
+    """The first CALLS_PER_EPOCH x 16 batches of the training set: every setup times the same images."""
+    x, y = train_data
+    count = min(len(x), batch_size * 16 * CALLS_PER_EPOCH)
+    return x[:count], y[:count]
+
+
+def run_steps(setup, data_dir):
+    """The median step time of `setup` (a contender or `lever:<name>`) after the tracing epoch."""
+    train_data, val_data = load(data_dir)
+    val_data = (val_data[0][:1000], val_data[1][:1000])
+    if setup == "default":
+        from study import fitting
+
+        spec = {**protocol_spec("reproduce"), "epochs": STEP_EPOCHS}
+        timer = make_timer(time.perf_counter(), 2.0, spec["steps_per_execution"])
+        with tempfile.TemporaryDirectory() as checkpoints:
+            fitting.train("benchmark_default", spec, _slice(train_data, spec["batch_size"]), val_data,
+                          checkpoint_root=checkpoints, callbacks=[timer])
+        return {"batch_size": spec["batch_size"], "threads": spec["threads"], "steps": len(timer.warm_steps()),
+                "median_step_s": float(np.median(timer.warm_steps()))}
+    if setup == "plain_same_batch":
+        from benchmarks.plain_keras import train_plain
+
+        spec = protocol_spec("reproduce")
+        if spec["precision"] != "float32":
+            raise SystemExit("plain_same_batch: the plain script runs float32 only")
+        timer = make_timer(time.perf_counter(), 2.0)
+        train_plain(_slice(train_data, spec["batch_size"]), val_data, STEP_EPOCHS, [timer], batch_size=spec["batch_size"])
+        return {"batch_size": spec["batch_size"], "threads": None, "steps": len(timer.warm_steps()),
+                "median_step_s": float(np.median(timer.warm_steps()))}
+    return run_lever(setup.removeprefix("lever:"), train_data)
+
+
+def run_lever(name, train_data):
+    """Our model with Keras's defaults and the one setting of lever `name` changed."""
     import tensorflow as tf
 
     lever = dict(LEVERS[name])
     threads = lever.pop("threads", None)
     if threads is not None:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
     tf_data = lever.pop("tf_data", False)
     import keras
 
     keras.utils.set_random_seed(42)
     if lever.pop("determinism", False):
         tf.config.experimental.enable_op_determinism()
-    from study import params
     from study.models import build_model
 
-    spec = {**params.model_spec(params.load(), "baseline", 42), **lever}
-    (x, y), _ = load(data_dir)
-    count = min(len(x), spec["batch_size"] * (LEVER_STEPS + 5))
-    x, y = x[:count], y[:count]
-    spec["steps_per_execution"] = 1  # one callback per step: the levers time single steps
+    spec = {**protocol_spec("reproduce"), "steps_per_execution": 1, "threads": None, **lever}
+    x, y = _slice(train_data, spec["batch_size"])
     model = build_model(spec)
     inputs = tf.data.Dataset.from_tensor_slices((x, y)).batch(spec["batch_size"]).cache() if tf_data else x
-    timer = make_timer(time.perf_counter(), 2.0)
+    timer = make_timer(time.perf_counter(), 2.0, spec["steps_per_execution"])
     fit_arguments = {} if tf_data else {"y": y, "batch_size": spec["batch_size"]}
-    model.fit(inputs, epochs=2, verbose=0, callbacks=[timer], **fit_arguments)
-    steps = timer.steps[len(timer.steps) // 2:]  # the second epoch: traced and warm
-    return {"batch_size": spec["batch_size"], "median_step_s": float(np.median(steps)), "steps": len(steps)}
+    model.fit(inputs, epochs=STEP_EPOCHS, verbose=0, callbacks=[timer], **fit_arguments)
+    return {"batch_size": spec["batch_size"], "threads": threads, "steps": len(timer.warm_steps()),
+            "median_step_s": float(np.median(timer.warm_steps()))}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("kind", choices=["plain", "plain_same_batch", "default", "fast", "lever"])
+    parser.add_argument("kind", choices=["plain", "fast", "steps"])
+    parser.add_argument("--setup", choices=SETUPS, help="for `steps`: a contender or lever:<name>")
     parser.add_argument("--data", default=os.path.join("data", "prepared"))
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--target", type=float, default=0.915)
-    parser.add_argument("--lever", choices=list(LEVERS))
     parser.add_argument("--out", required=True)
     arguments = parser.parse_args()
-    if arguments.kind == "lever":
-        result = run_lever(arguments.lever, arguments.data)
+    if arguments.kind == "steps":
+        result = run_steps(arguments.setup, arguments.data)
     else:
         result = run_training(arguments.kind, arguments.data, arguments.epochs, arguments.target)
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

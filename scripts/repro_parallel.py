@@ -2,6 +2,7 @@
 
     python scripts/repro_parallel.py            # as many at once as cores / params `baseline.threads`
     python scripts/repro_parallel.py --jobs 1   # one at a time, like plain `dvc repro`
+    python scripts/repro_parallel.py --trainings-only   # stop before step 3 (`dvc repro` later)
 
 DVC runs one stage at a time, and one training at the study's batch of 32 cannot
 keep two cores busy (params.yaml `baseline.threads` is 1: one thread trains as
@@ -61,7 +62,9 @@ def run_stage(name, command):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=None, help="trainings at once (default: cores / baseline.threads)")
-    jobs = parser.parse_args().jobs or default_jobs()
+    parser.add_argument("--trainings-only", action="store_true", help="run and commit the trainings, not the later stages")
+    arguments = parser.parse_args()
+    jobs = arguments.jobs or default_jobs()
 
     dvc("repro", *DATA_STAGES)
     stages = changed_trainings()
@@ -80,7 +83,8 @@ def main():
             print(f"repro_parallel: {name} done in {seconds:.0f} s: {last_line}", flush=True)
     if failed:
         sys.exit(f"repro_parallel: {len(failed)} stage(s) failed: {', '.join(failed)}")
-    dvc("repro")
+    if not arguments.trainings_only:
+        dvc("repro")
 
 
 if __name__ == "__main__":

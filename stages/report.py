@@ -14,7 +14,7 @@ evaluation and both k-folds (study/report/inputs.py lists them). Writes
 
 from study import artifacts, files, params
 from study.files import DataError
-from study.report import claims, fidelity, render
+from study.report import beyond, claims, fidelity, render
 from study.report.compare import compare
 from study.report.inputs import Inputs
 
@@ -31,7 +31,7 @@ def comparisons_with_baseline(inputs, results):
     return rows
 
 
-def headline(inputs, records, counted):
+def headline(inputs, counted):
     """metrics/headline.json: per variant the validation and test accuracy (mean; test sd), the k-folds, fidelity."""
     names = inputs.names
     return {
@@ -45,13 +45,13 @@ def headline(inputs, records, counted):
             "carried_val": inputs.carried[artifacts.VAL_ACCURACY],
             "carried_test": float(inputs.test_values(artifacts.KFOLD_CARRIED)[0]),
         },
-        "fidelity": {"within_2sd": counted[0], "numbers": counted[1],
-                     "distance_sd": {r["key"].replace(".", "_"): round(r["distance_sd"], 2) for r in records}},
+        "fidelity": {"within_2sd": counted[0], "numbers": counted[1]},
     }
 
 
-def findings(inputs, results, counted, records):
+def findings(inputs, results, counted, records, effects):
     best = max(inputs.names, key=lambda n: inputs.test_values(n).mean())
+    strongest = beyond.strongest(inputs)
     verdicts = {}
     for r in results:
         verdicts.setdefault(r["verdict"].split(" (")[0], []).append(r["key"])
@@ -62,6 +62,11 @@ def findings(inputs, results, counted, records):
         f"- Best model on test: **{best}**, {render.test_cell(inputs, best)}; the ensemble of its seeds "
         f"{render.number(inputs.evaluate['models'][best]['ensemble_test_accuracy'])}.",
         "- Published claims: " + "; ".join(f"{len(keys)} {verdict}" for verdict, keys in verdicts.items()) + ".",
+        f"- Beyond the published study: the strongest model in validation is **{strongest}** "
+        f"({beyond.cost(inputs, strongest)['params']:,} parameters), test {render.test_cell(inputs, strongest)}. "
+        "Augmentation against the same model without it: "
+        + "; ".join(f"{c['a']} {render.interval_text(c)} (Holm p {render.p_text(c['p_holm'])}, "
+                    f"{beyond.verdict(c)})" for c in effects) + ".",
     ]
     return "\n".join(lines)
 
@@ -76,21 +81,24 @@ def main():
     records = fidelity.headline_numbers(inputs)
     counted = fidelity.count(records)
     comparisons = comparisons_with_baseline(inputs, results)
+    effects = beyond.augmentation_effects(inputs)
     family = sum(1 for r in results if "comparison" in r and r["comparison"].get("p_holm") is not None)
     chosen = f"batch {inputs.params['baseline']['batch_size']}, {inputs.params['baseline']['epochs']} epochs"
     report = "\n\n".join([
         "# Fashion-MNIST CNN study: results", render.intro(inputs, family),
-        "## Findings", findings(inputs, results, counted, records),
+        "## Findings", findings(inputs, results, counted, records, effects),
         "## Protocol", render.protocol_section(inputs, chosen),
         "## Fidelity", render.fidelity_section(records, counted),
         "## Tables", render.table_1(inputs), render.table_2_and_4(inputs, comparisons), render.table_3(inputs),
         render.table_5(inputs), render.figure_3(inputs),
+        "## Beyond the published study", render.beyond_section(inputs, effects),
         "## Every published claim", render.claims_section(results),
         "## Figures", render.figures(inputs),
     ]) + "\n"
     files.write_text(artifacts.REPORT, report)
-    files.write_json(artifacts.HEADLINE, headline(inputs, records, counted))
-    files.write_json(artifacts.study_details(), {"fidelity": records, "claims": results, "comparisons": comparisons})
+    files.write_json(artifacts.HEADLINE, headline(inputs, counted))
+    files.write_json(artifacts.study_details(), {"fidelity": records, "claims": results, "comparisons": comparisons,
+                                                 "augmentation_effects": effects})
     print(f"report: {artifacts.REPORT}; fidelity {counted[0]} of {counted[1]}; "
           f"{sum(r['verdict'] == 'holds' for r in results)} of {len(results)} published claims hold")
 

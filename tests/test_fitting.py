@@ -91,3 +91,30 @@ def test_random_transform_mirrors_shifts_and_repeats_for_the_same_seed():
         assert matches, "not a shift of the original"
         moved += matches[0] != (2, 2)
     assert moved >= 8  # most of 16 images move (each stays with probability 1/25)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "Known defect, fixed with the next full rerun (it changes the training code): Keras runs whole calls of "
+    "steps_per_execution steps, so an epoch whose step count it does not divide overruns into the next "
+    "epoch's batches (1,504 steps per epoch of 1,500 at batch 32 and 16 steps per call). The final weights "
+    "are the same (the same batches in the same order); the epoch boundaries of the histories and the "
+    "resume point are not."))
+def test_each_epoch_runs_exactly_its_steps_when_steps_per_execution_does_not_divide_them(tmp_path):
+    import keras
+
+    spec = {"filters": [4], "kernel_sizes": [3], "pool_size": 2, "conv_dropout_rate": 0.0, "dense_units": 8,
+            "dense_dropout_rate": 0.0, "activation": "relu", "batch_norm": False, "optimizer": "adam",
+            "learning_rate": 0.001, "momentum": 0.0, "lr_schedule": None, "augmentation": None,
+            "augment_on_the_fly": None, "epochs": 3, "batch_size": 32, "precision": "float32",
+            "jit_compile": False, "steps_per_execution": 4, "threads": None, "strategy": "default", "seed": 0}
+    rng = np.random.default_rng(0)
+    x = rng.random((320, 28, 28, 1), dtype=np.float32)  # 10 steps of 32 per epoch; 4 does not divide 10
+    y = rng.integers(0, 10, 320).astype(np.uint8)
+    steps = []
+
+    class Steps(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            steps.append(int(self.model.optimizer.iterations.numpy()))
+
+    fitting.train("spe", spec, (x, y), (x[:32], y[:32]), checkpoint_root=str(tmp_path), callbacks=[Steps()])
+    assert steps == [10, 20, 30]

@@ -24,8 +24,12 @@ def test_real_params_pass(real):
     params.check_all(real)
     assert params.variant_names(real) == [
         "baseline", "kernel7", "batchnorm", "sgd", "sigmoid", "baseline_lr", "baseline_shift_flip",
-        "baseline_aug", "baseline_aug_no_vflip", "baseline_aug_hflip",
+        "best", "best_without_augmentation", "baseline_aug", "baseline_aug_no_vflip", "baseline_aug_hflip",
     ]
+    # YAML's merge key makes best_without_augmentation `best` minus its augmentation, all else equal.
+    best, without = params.model_spec(real, "best"), params.model_spec(real, "best_without_augmentation")
+    assert best["augment_on_the_fly"] is not None and without["augment_on_the_fly"] is None
+    assert {**best, "augment_on_the_fly": None} == without
     spec = params.model_spec(real, "kernel7")
     assert spec["kernel_sizes"] == [7, 3] and spec["filters"] == [32, 64] and spec["learning_rate"] == 0.001
     assert spec["seed"] is None and "seed" not in real["baseline"]
@@ -179,5 +183,6 @@ def test_train_with_unknown_variant_fails_fast_without_tensorflow(tmp_path):
     assert result.stdout == "False False\n"
     assert result.stderr.splitlines() == [
         "error: params.yaml: variants: no variant named 'nosuch' (known: baseline, kernel7, batchnorm, sgd, "
-        "sigmoid, baseline_lr, baseline_shift_flip, baseline_aug, baseline_aug_no_vflip, baseline_aug_hflip)"
+        "sigmoid, baseline_lr, baseline_shift_flip, best, best_without_augmentation, baseline_aug, baseline_aug_no_vflip, "
+        "baseline_aug_hflip)"
     ]

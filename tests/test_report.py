@@ -108,3 +108,50 @@ def test_interval_and_p_text():
     assert render.interval_text({"difference": 0.01, "low": None}) == "+0.0100 (one run)"
     assert render.mean_sd([0.9, 0.92]) == f"0.9100 ± {np.std([0.9, 0.92], ddof=1):.4f}"
     assert artifacts.KFOLD_CARRIED == "kfold_carried"
+
+
+def test_each_augmented_variant_is_paired_with_its_unaugmented_twin():
+    from study.report import beyond
+
+    params = {
+        "baseline": {"filters": [8, 16], "kernel_sizes": [3, 3], "pool_size": 2, "conv_dropout_rate": 0.25,
+                     "dense_units": 16, "dense_dropout_rate": 0.25, "activation": "relu", "batch_norm": False,
+                     "optimizer": "adam", "learning_rate": 0.001, "momentum": 0.0, "lr_schedule": None,
+                     "augmentation": None, "augment_on_the_fly": None, "epochs": 2, "batch_size": 32,
+                     "precision": "float32", "jit_compile": False, "steps_per_execution": 1, "threads": 1,
+                     "strategy": "default"},
+        "protocol": "reproduce", "protocols": {"reproduce": {}},
+        "variants": {
+            "baseline": {},
+            "wide": {"dense_units": 32},
+            "shifted": {"augment_on_the_fly": {"max_shift_pixels": 2, "horizontal_flip_probability": 0.5}},
+            "wide_shifted": {"dense_units": 32,
+                             "augment_on_the_fly": {"max_shift_pixels": 2, "horizontal_flip_probability": 0.0}},
+            "orphan": {"epochs": 3, "augment_on_the_fly": {"max_shift_pixels": 1, "horizontal_flip_probability": 0.0}},
+        },
+        "augmented_variants": {"copied": {"augmentation": "flip"}},
+        "augmentations": {"flip": {"copies": 1, "max_rotation_degrees": 0, "max_shift_pixels": 0,
+                                   "vertical_flip_probability": 0.0, "horizontal_flip_probability": 0.5,
+                                   "noise_variance": 0.0, "seed": 0}},
+    }
+    inputs = types.SimpleNamespace(params=params, names=[*params["variants"], *params["augmented_variants"]])
+    # "orphan" also trains longer: no variant differs from it in augmentation alone.
+    assert beyond.augmentation_pairs(inputs) == [("shifted", "baseline"), ("wide_shifted", "wide"),
+                                                 ("copied", "baseline")]
+
+
+def test_augmentation_verdicts_read_the_holm_adjusted_comparison():
+    from study.report import beyond
+
+    inputs = fake_inputs({"aug": seeded_correct([0.93] * 3, seed=1), "plain": seeded_correct([0.90] * 3, seed=2),
+                          "aug_bad": seeded_correct([0.86] * 3, seed=3), "close": seeded_correct([0.90] * 3, seed=4)},
+                         per_seed={})
+    effects = compare.adjust([compare.compare(inputs, "aug", "plain"), compare.compare(inputs, "aug_bad", "plain"),
+                              compare.compare(inputs, "close", "plain")])
+    assert [beyond.verdict(c) for c in effects] == ["helps", "hurts", "no significant difference"]
+    assert beyond.verdict({"p_holm": None}) == "no verdict"
+
+
+def test_spec_values_are_written_as_params_yaml_writes_them():
+    assert [render.yaml_text(v) for v in (None, True, [64, 128], {"warmup_epochs": 1, "decay": "cosine"}, 0.002)] == [
+        "null", "true", "[64, 128]", "{warmup_epochs: 1, decay: cosine}", "0.002"]

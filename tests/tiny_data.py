@@ -55,11 +55,16 @@ def shrink_params(params, source_dir, checksums, seeds=(1,)):
     """Edits params.yaml's dict in place for a quick run on the tiny data set in `source_dir`.
 
     One epoch of batch 32, two folds and one seed (each variant trains once, not once
-    per seed of the study); the protocol and every variant are left as they are.
+    per seed of the study); a variant that sets its own epochs trains one too. The
+    protocol and the variants' other keys are left as they are.
     """
     params["data"]["source_dir"] = str(source_dir)
     params["data"]["sha256"] = checksums
     params["baseline"]["epochs"] = 1
+    for section in ("variants", "augmented_variants"):
+        for overrides in (params.get(section) or {}).values():
+            if overrides and "epochs" in overrides:
+                overrides["epochs"] = 1
     params["baseline"]["batch_size"] = 32
     params["kfold"]["n_splits"] = 2
     params["kfold"]["folds"] = [0, 1]

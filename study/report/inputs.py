@@ -14,7 +14,6 @@ from study import artifacts, files, params
 from study.files import DataError
 
 
-
 def read_published():
     if not os.path.isfile(artifacts.PUBLISHED):
         raise DataError(f"{artifacts.PUBLISHED}: missing (the published study's numbers and claims)")
@@ -55,6 +54,7 @@ class Inputs:
         carried, _ = artifacts.read_predictions(artifacts.carried_run()["predictions"], len(self.labels))
         self.answers[artifacts.KFOLD_CARRIED] = carried[None]
         self.correct = {name: answers == self.labels[None] for name, answers in self.answers.items()}
+        self._train_size = None
         self.screen = artifacts.read_json(artifacts.PROTOCOL_SCREEN) if os.path.isfile(artifacts.PROTOCOL_SCREEN) else None
 
     # Figures over seeds.
@@ -65,6 +65,15 @@ class Inputs:
     def test_values(self, name):
         """Test accuracy of each seed's model (one value for a single model)."""
         return self.correct[name].mean(axis=1)
+
+    def training_set_size(self, name):
+        """Images in the training set variant `name` reads: the train split, times 1 + copies for an augmented set."""
+        if self._train_size is None:
+            with np.load(artifacts.prepared("train")) as arrays:
+                self._train_size = len(arrays["y"])  # the labels alone: the images stay on disk
+        augmentation = params.model_spec(self.params, name)["augmentation"]
+        copies = 0 if augmentation is None else params.augmentation_params(self.params, augmentation)["copies"]
+        return self._train_size * (1 + copies)
 
     @property
     def study_variants(self):

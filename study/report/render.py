@@ -4,10 +4,11 @@ the fidelity of each headline number and a verdict for every published claim."""
 import os
 
 import numpy as np
+import yaml
 
 from study import artifacts
 from study.dataset import CLASS_NAMES
-from study.report.compare import wilson_per_seed
+from study.report.compare import compare, wilson_per_seed
 from study.statistics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, bootstrap_mean_interval
 
 PER_CLASS_KEYS = ("precision", "recall", "f1")
@@ -195,6 +196,48 @@ def figure_3(inputs):
             for c in inputs.published["figure3"]]
     return ("**Figure 3's counts** (test images of the true class taken for the other), the published best model "
             "against ours.\n\n" + table(["actual → predicted", "published", *matrices], rows))
+
+
+def yaml_text(value):
+    """A value as params.yaml would write it inline: null, true, [64, 128], {warmup_epochs: 1, decay: cosine}."""
+    return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=1000).strip().removesuffix("\n...")
+
+
+def published_best_test(published):
+    """The published study's highest test accuracy, whichever table prints it."""
+    values = [*published["table2"].values(), *published["table4"].values(),
+              *(row["test_accuracy"] for row in published["table5"].values())]
+    return max(values)
+
+
+def beyond_section(inputs, effects):
+    from study.report import beyond
+
+    name = beyond.strongest(inputs)
+    against = compare(inputs, name, "baseline") if name != "baseline" else None
+    specs = beyond.specs(inputs)
+    changed = {key: value for key, value in specs[name].items() if value != specs["baseline"][key]}
+    lines = [
+        f"**The strongest model of the family** (the highest mean validation accuracy of all variants): **{name}**, "
+        f"test {test_cell(inputs, name)}, the ensemble of its seeds "
+        f"{number(inputs.evaluate['models'][name]['ensemble_test_accuracy'])}; the published study's best test "
+        f"accuracy is {published_best_test(inputs.published):.4f}."
+        + (f" Against the baseline: {interval_text(against)}, p {p_text(against['p_value'])}." if against else ""),
+        "What it changes of the baseline's spec: "
+        + (", ".join(f"`{key}: {yaml_text(value)}`" for key, value in changed.items()) or "nothing") + ".",
+        "**What each model costs** (one training; TFLOP = MFLOP per trained image × images trained: the arithmetic "
+        "of the run, not its time, which README.md gives), strongest in validation first:",
+        table(["model", "parameters", "MFLOP per trained image", "images trained", "TFLOP (× baseline)",
+               "validation", "test", "ensemble of the seeds"], beyond.cost_rows(inputs)),
+        f"**Augmentation against the same model without it** (each augmented variant against the variant whose "
+        f"spec differs only in its augmentation; a family of its own, {len(effects)} comparisons, Holm-adjusted "
+        "together):",
+        table(["augmented − without", "difference [95% CI, seeds then images]", "p (bootstrap)", "p (Holm)",
+               "verdict"],
+              [[f"{c['a']} − {c['b']}", interval_text(c), p_text(c["p_value"]), p_text(c["p_holm"]),
+                f"**{beyond.verdict(c)}**"] for c in effects]),
+    ]
+    return "\n\n".join(lines)
 
 
 def claims_section(results):

@@ -1,0 +1,84 @@
+"""Beyond the published study: the strongest model of its family at its cost, and whether augmentation helps.
+
+Both are read from params.yaml's variants, with nothing to configure:
+- the strongest model is the variant with the highest mean validation accuracy
+  (the published study's own way of choosing, never the test set);
+- each augmented variant is compared with the variant whose spec is the same
+  apart from its augmentation (`augmentation`, `augment_on_the_fly`), when one exists.
+The augmentation comparisons are a family of their own, Holm-adjusted together,
+apart from the published claims'.
+"""
+
+from study import artifacts, params
+from study.flops import training_flops
+from study.report.compare import adjust, compare
+
+AUGMENTATION_KEYS = ("augmentation", "augment_on_the_fly")
+
+
+def specs(inputs):
+    return {name: params.model_spec(inputs.params, name) for name in inputs.names}
+
+
+def augmentation_pairs(inputs):
+    """[(augmented variant, the same variant without augmentation)], in params order."""
+    all_specs = specs(inputs)
+    plain = {name: spec for name, spec in all_specs.items() if all(spec[k] is None for k in AUGMENTATION_KEYS)}
+    pairs = []
+    for name, spec in all_specs.items():
+        if name in plain:
+            continue
+        stripped = {**spec, **{key: None for key in AUGMENTATION_KEYS}}
+        partner = next((other for other, other_spec in plain.items() if other_spec == stripped), None)
+        if partner is not None:
+            pairs.append((name, partner))
+    return pairs
+
+
+def augmentation_effects(inputs):
+    """Each augmented variant minus its unaugmented twin on test, seed-level, Holm-adjusted over the pairs."""
+    return adjust([compare(inputs, augmented, plain) for augmented, plain in augmentation_pairs(inputs)])
+
+
+def strongest(inputs):
+    """The variant with the highest mean validation accuracy."""
+    return max(inputs.names, key=lambda name: inputs.seed_values(name, artifacts.VAL_ACCURACY).mean())
+
+
+def cost(inputs, name):
+    """What one training of `name` costs: parameters, MFLOP per trained image, images trained, TFLOP in all.
+
+    Images trained are the epochs times the training set the run read (the train
+    split, or the augmented set with its copies).
+    """
+    spec = specs(inputs)[name]
+    metrics = inputs.per_seed[name][0]
+    images = spec["epochs"] * inputs.training_set_size(name)
+    return {
+        "params": int(metrics["params"]),
+        "mflop_per_image": training_flops(spec) / 1e6,
+        "images": images,
+        "tflop": training_flops(spec) * images / 1e12,
+    }
+
+
+def verdict(comparison):
+    if comparison.get("p_holm") is None:
+        return "no verdict"
+    if not comparison["significant"]:
+        return "no significant difference"
+    return "helps" if comparison["difference"] > 0 else "hurts"
+
+
+def cost_rows(inputs):
+    """Every variant, strongest in validation first: its cost beside its accuracy."""
+    baseline = cost(inputs, "baseline")
+    rows = []
+    for name in sorted(inputs.names, key=lambda n: -inputs.seed_values(n, artifacts.VAL_ACCURACY).mean()):
+        c = cost(inputs, name)
+        rows.append([name, f"{c['params']:,}", f"{c['mflop_per_image']:.1f}", f"{c['images']:,}",
+                     f"{c['tflop']:.1f} ({c['tflop'] / baseline['tflop']:.1f}x)",
+                     f"{inputs.seed_values(name, artifacts.VAL_ACCURACY).mean():.4f}",
+                     f"{inputs.test_values(name).mean():.4f}",
+                     f"{inputs.evaluate['models'][name]['ensemble_test_accuracy']:.4f}"])
+    return rows
