@@ -1,6 +1,6 @@
 """Training speed on this machine: the plain Keras script, our training path, and the `fast` protocol.
 
-    python -m benchmarks.benchmark            # the real data, about 15 minutes; writes metrics/benchmark.json
+    python -m benchmarks.benchmark            # the real data, about 16 minutes; writes metrics/benchmark.json
     python -m benchmarks.benchmark --tiny     # tiny random data, a minute: proves it runs (the test suite's)
     python -m benchmarks.benchmark --study    # only the study section: logs/resources/ against the arithmetic bound
 
