@@ -115,6 +115,8 @@ def study_section(gemm, wall_s=None):
     trainings = trained_images(params.load())
     bound_s = sum(count * training_flops(spec) for count, spec in trainings.values()) / (gemm * 1e9)
     return {
+        "cpu": cpu_model(),
+        "gemm_fp32_gflops": gemm,
         "wall_s": wall_s,
         "bound_s": bound_s,
         "stages_wall_s": sum(r["wall_s"] for r in records.values()),
@@ -185,7 +187,7 @@ def main():
     arguments = parser.parse_args()
     if arguments.study:
         gemm = gemm_gflops()
-        study = {"cpu": cpu_model(), "gemm_fp32_gflops": gemm, **study_section(gemm, arguments.study_wall_s)}
+        study = study_section(gemm, arguments.study_wall_s)
         print(f"CPU: {study['cpu']}; fp32 GEMM {gemm:.0f} GFLOP/s")
         print(f"study: arithmetic bound {study['bound_s'] / 60:.1f} min; stages recorded {study['stages_wall_s'] / 60:.1f} "
               f"min ({study['training_stages_wall_s'] / 60:.1f} in trainings, run two at a time); largest peak "
@@ -219,7 +221,7 @@ def main():
         results["ratios"] = ratios(results)
         results["stages"] = stage_resources()
         if not arguments.tiny:
-            results["study"] = {"cpu": results["cpu"], "gemm_fp32_gflops": gemm, **study_section(gemm)}
+            results["study"] = study_section(gemm)
     print_table(results)
     if not arguments.tiny:
         files.write_json(OUTPUT, results)

@@ -91,7 +91,7 @@ def main():
         "## Fidelity", render.fidelity_section(records, counted),
         "## Tables", render.table_1(inputs), render.table_2_and_4(inputs, comparisons), render.table_3(inputs),
         render.table_5(inputs), render.figure_3(inputs),
-        "## Beyond the published study", render.beyond_section(inputs, effects),
+        "## Beyond the published study", render.beyond_section(inputs, effects, comparisons),
         "## Every published claim", render.claims_section(results),
         "## Figures", render.figures(inputs),
     ]) + "\n"

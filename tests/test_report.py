@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from study import artifacts
+from study import params as study_params
 from study.dataset import CLASS_NAMES
 from study.report import claims, compare, fidelity, render
 
@@ -134,7 +135,8 @@ def test_each_augmented_variant_is_paired_with_its_unaugmented_twin():
                                    "vertical_flip_probability": 0.0, "horizontal_flip_probability": 0.5,
                                    "noise_variance": 0.0, "seed": 0}},
     }
-    inputs = types.SimpleNamespace(params=params, names=[*params["variants"], *params["augmented_variants"]])
+    names = [*params["variants"], *params["augmented_variants"]]
+    inputs = types.SimpleNamespace(specs={name: study_params.model_spec(params, name) for name in names})
     # "orphan" also trains longer: no variant differs from it in augmentation alone.
     assert beyond.augmentation_pairs(inputs) == [("shifted", "baseline"), ("wide_shifted", "wide"),
                                                  ("copied", "baseline")]

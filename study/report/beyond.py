@@ -9,20 +9,16 @@ The augmentation comparisons are a family of their own, Holm-adjusted together,
 apart from the published claims'.
 """
 
-from study import artifacts, params
+from study import artifacts
 from study.flops import training_flops
 from study.report.compare import adjust, compare
 
 AUGMENTATION_KEYS = ("augmentation", "augment_on_the_fly")
 
 
-def specs(inputs):
-    return {name: params.model_spec(inputs.params, name) for name in inputs.names}
-
-
 def augmentation_pairs(inputs):
     """[(augmented variant, the same variant without augmentation)], in params order."""
-    all_specs = specs(inputs)
+    all_specs = inputs.specs
     plain = {name: spec for name, spec in all_specs.items() if all(spec[k] is None for k in AUGMENTATION_KEYS)}
     pairs = []
     for name, spec in all_specs.items():
@@ -51,7 +47,7 @@ def cost(inputs, name):
     Images trained are the epochs times the training set the run read (the train
     split, or the augmented set with its copies).
     """
-    spec = specs(inputs)[name]
+    spec = inputs.specs[name]
     metrics = inputs.per_seed[name][0]
     images = spec["epochs"] * inputs.training_set_size(name)
     return {

@@ -5,6 +5,7 @@ shape; here a file that is missing or unreadable is a DataError naming it, and
 nothing is checked twice.
 """
 
+import functools
 import os
 
 import numpy as np
@@ -66,12 +67,17 @@ class Inputs:
         """Test accuracy of each seed's model (one value for a single model)."""
         return self.correct[name].mean(axis=1)
 
+    @functools.cached_property
+    def specs(self):
+        """Each variant's full model spec (params.model_spec), computed once."""
+        return {name: params.model_spec(self.params, name) for name in self.names}
+
     def training_set_size(self, name):
         """Images in the training set variant `name` reads: the train split, times 1 + copies for an augmented set."""
         if self._train_size is None:
             with np.load(artifacts.prepared("train")) as arrays:
                 self._train_size = len(arrays["y"])  # the labels alone: the images stay on disk
-        augmentation = params.model_spec(self.params, name)["augmentation"]
+        augmentation = self.specs[name]["augmentation"]
         copies = 0 if augmentation is None else params.augmentation_params(self.params, augmentation)["copies"]
         return self._train_size * (1 + copies)
 

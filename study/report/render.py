@@ -210,12 +210,14 @@ def published_best_test(published):
     return max(values)
 
 
-def beyond_section(inputs, effects):
+def beyond_section(inputs, effects, comparisons):
+    """`comparisons`: those against the baseline already made (Table 4); the strongest model's is reused."""
     from study.report import beyond
 
     name = beyond.strongest(inputs)
-    against = compare(inputs, name, "baseline") if name != "baseline" else None
-    specs = beyond.specs(inputs)
+    made = {c["a"]: c for c in comparisons if c["b"] == "baseline"}
+    against = None if name == "baseline" else made.get(name) or compare(inputs, name, "baseline")
+    specs = inputs.specs
     changed = {key: value for key, value in specs[name].items() if value != specs["baseline"][key]}
     lines = [
         f"**The strongest model of the family** (the highest mean validation accuracy of all variants): **{name}**, "
