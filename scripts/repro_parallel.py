@@ -3,13 +3,15 @@
     python scripts/repro_parallel.py            # as many at once as cores / params `baseline.threads`
     python scripts/repro_parallel.py --jobs 1   # one at a time, like plain `dvc repro`
     python scripts/repro_parallel.py --trainings-only   # stop before step 3 (`dvc repro` later)
+    python scripts/repro_parallel.py --allow-missing    # a clone without the models: train only what changed
+    python scripts/repro_parallel.py --first 'train@kernel7-*'   # these trainings before the others
 
 DVC runs one stage at a time, and one training at the study's batch of 32 cannot
 keep two cores busy (params.yaml `baseline.threads` is 1: one thread trains as
 fast as two there). The trainings are independent stages, so this script:
   1. runs `dvc repro` of the data stages they read (fetch, prepare, augment);
-  2. runs the command of every training stage that `dvc status` finds changed,
-     `--jobs` at a time, longest first, and `dvc commit`s each one as soon as it
+  2. runs the command of every training stage that `dvc repro` would run,
+     `--jobs` at a time, the most work first (images times FLOPs per image), and `dvc commit`s each one as soon as it
      ends, so that an interruption loses only the trainings still running (their
      checkpoints resume them next time);
   3. runs `dvc repro` for everything else (summaries, evaluation, report).
@@ -18,6 +20,9 @@ fails the whole run (after the running ones end) with its output shown.
 """
 
 import argparse
+import contextlib
+import fnmatch
+import io
 import os
 import subprocess
 import sys
@@ -25,6 +30,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import yaml
+
+sys.path.insert(0, ".")
+from study import params  # noqa: E402  (run from the project root)
+from study.flops import study_trainings, training_flops  # noqa: E402
 
 TRAINING_STAGES = ("train@", "train_augmented@", "kfold@", "kfold_carried")
 DATA_STAGES = ("fetch", "prepare", "augment")
@@ -34,17 +43,19 @@ def dvc(*arguments):
     return subprocess.run([sys.executable, "-m", "dvc", *arguments], check=True)
 
 
-def changed_trainings():
-    """[(stage name, command)] of the training stages `dvc status` finds changed, the longest first."""
+def changed_trainings(allow_missing=False, first=()):
+    """[(stage name, command)] of the training stages `dvc repro` would run: those matching
+    a pattern of `first` (fnmatch), then the rest, each group the most work first."""
     from dvc.repo import Repo
 
-    with Repo(".") as repo:
-        stale = set(repo.status())
-        stages = [(stage.addressing, stage.cmd) for stage in repo.index.stages
-                  if stage.addressing in stale and stage.addressing.startswith(TRAINING_STAGES)]
-    # The carried k-fold trains k times as long, the augmented sets are twice the size.
-    order = {"kfold_carried": 0, "train_augmented@": 1}
-    return sorted(stages, key=lambda item: min(v for k, v in {**order, "": 2}.items() if item[0].startswith(k)))
+    with Repo(".") as repo, contextlib.redirect_stdout(io.StringIO()):
+        planned = repo.reproduce(dry=True, allow_missing=allow_missing)
+    stages = [(stage.addressing, stage.cmd) for stage in planned if stage.addressing.startswith(TRAINING_STAGES)]
+    # The most work first (images times FLOPs per image, from params.yaml), so that
+    # a long training is not left to run alone at the end.
+    work = {stage: images * training_flops(spec) for stage, (images, spec) in study_trainings(params.load()).items()}
+    return sorted(stages, key=lambda item: (not any(fnmatch.fnmatch(item[0], pattern) for pattern in first),
+                                            -work.get(item[1].split(" -m stages.", 1)[-1], 0)))
 
 
 def default_jobs():
@@ -63,11 +74,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=None, help="trainings at once (default: cores / baseline.threads)")
     parser.add_argument("--trainings-only", action="store_true", help="run and commit the trainings, not the later stages")
+    parser.add_argument("--allow-missing", action="store_true",
+                        help="as dvc repro --allow-missing: skip stages whose only change is an output missing "
+                             "from this cache (a clone without the models)")
+    parser.add_argument("--first", action="append", default=[], metavar="PATTERN",
+                        help="run the training stages whose names match first (fnmatch, e.g. 'train@kernel7-*'); "
+                             "repeatable")
     arguments = parser.parse_args()
     jobs = arguments.jobs or default_jobs()
 
     dvc("repro", *DATA_STAGES)
-    stages = changed_trainings()
+    stages = changed_trainings(arguments.allow_missing, arguments.first)
     print(f"repro_parallel: {len(stages)} training stage(s) to run, {jobs} at a time", flush=True)
     failed = []
     with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -84,7 +101,7 @@ def main():
     if failed:
         sys.exit(f"repro_parallel: {len(failed)} stage(s) failed: {', '.join(failed)}")
     if not arguments.trainings_only:
-        dvc("repro")
+        dvc("repro", *(["--allow-missing"] if arguments.allow_missing else []))
 
 
 if __name__ == "__main__":
