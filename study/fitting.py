@@ -232,6 +232,16 @@ def _epoch_callback(spec, steps_per_epoch, history, checkpoint):
     return EndOfEpoch()
 
 
+def whole_calls(steps_per_epoch, steps_per_execution):
+    """The most steps per call into TensorFlow, at most `steps_per_execution`, that divide an epoch's steps.
+
+    Keras runs whole calls: at 16 steps per call an epoch of 1,500 steps would run
+    1,504, the last 4 taken from the next epoch's batches, so every later epoch
+    would end late and a resumed run would replay them. 1,500 runs as 100 calls of 15.
+    """
+    return max(d for d in range(1, steps_per_execution + 1) if steps_per_epoch % d == 0)
+
+
 def train(name, spec, train_data, val_data, checkpoint_root=CHECKPOINT_ROOT, callbacks=(), initial_weights=None):
     """Trains the model of `spec`; returns (model, history rows, its Checkpoint to remove when done).
 
@@ -246,6 +256,7 @@ def train(name, spec, train_data, val_data, checkpoint_root=CHECKPOINT_ROOT, cal
     replicas = 1 if strategy is None else strategy.num_replicas_in_sync
     global_batch_size = spec["batch_size"] * replicas
     steps_per_epoch = -(-len(x_train) // global_batch_size)
+    spec = {**spec, "steps_per_execution": whole_calls(steps_per_epoch, spec["steps_per_execution"])}
     checkpoint = Checkpoint(name, fingerprint(spec, x_train, y_train, x_val, y_val, *(initial_weights or ())),
                             checkpoint_root)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():

@@ -93,12 +93,6 @@ def test_random_transform_mirrors_shifts_and_repeats_for_the_same_seed():
     assert moved >= 8  # most of 16 images move (each stays with probability 1/25)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Known defect, fixed with the next full rerun (it changes the training code): Keras runs whole calls of "
-    "steps_per_execution steps, so an epoch whose step count it does not divide overruns into the next "
-    "epoch's batches (1,504 steps per epoch of 1,500 at batch 32 and 16 steps per call). The final weights "
-    "are the same (the same batches in the same order); the epoch boundaries of the histories and the "
-    "resume point are not."))
 def test_each_epoch_runs_exactly_its_steps_when_steps_per_execution_does_not_divide_them(tmp_path):
     import keras
 
@@ -118,3 +112,12 @@ def test_each_epoch_runs_exactly_its_steps_when_steps_per_execution_does_not_div
 
     fitting.train("spe", spec, (x, y), (x[:32], y[:32]), checkpoint_root=str(tmp_path), callbacks=[Steps()])
     assert steps == [10, 20, 30]
+
+
+def test_whole_calls_divide_the_epoch():
+    assert fitting.whole_calls(1500, 16) == 15
+    assert fitting.whole_calls(375, 16) == 15
+    assert fitting.whole_calls(188, 16) == 4
+    assert fitting.whole_calls(16, 16) == 16
+    assert fitting.whole_calls(7, 16) == 7
+    assert fitting.whole_calls(13, 1) == 1
