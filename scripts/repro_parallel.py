@@ -3,13 +3,14 @@
     python scripts/repro_parallel.py            # as many at once as cores / params `baseline.threads`
     python scripts/repro_parallel.py --jobs 1   # one at a time, like plain `dvc repro`
     python scripts/repro_parallel.py --trainings-only   # stop before step 3 (`dvc repro` later)
+    python scripts/repro_parallel.py --allow-missing    # a clone without the models: train only what changed
 
 DVC runs one stage at a time, and one training at the study's batch of 32 cannot
 keep two cores busy (params.yaml `baseline.threads` is 1: one thread trains as
 fast as two there). The trainings are independent stages, so this script:
   1. runs `dvc repro` of the data stages they read (fetch, prepare, augment);
-  2. runs the command of every training stage that `dvc status` finds changed,
-     `--jobs` at a time, longest first, and `dvc commit`s each one as soon as it
+  2. runs the command of every training stage that `dvc repro` would run,
+     `--jobs` at a time, longest first (by its last wall time in logs/resources/), and `dvc commit`s each one as soon as it
      ends, so that an interruption loses only the trainings still running (their
      checkpoints resume them next time);
   3. runs `dvc repro` for everything else (summaries, evaluation, report).
@@ -18,7 +19,11 @@ fails the whole run (after the running ones end) with its output shown.
 """
 
 import argparse
+import contextlib
+import io
+import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -34,17 +39,27 @@ def dvc(*arguments):
     return subprocess.run([sys.executable, "-m", "dvc", *arguments], check=True)
 
 
-def changed_trainings():
-    """[(stage name, command)] of the training stages `dvc status` finds changed, the longest first."""
+def last_wall_s(command):
+    """The stage's wall time when it last ran here (logs/resources/, stages/__init__.py), or None."""
+    words = command.split()  # python -m stages.<module> <arguments>
+    stage = " ".join([words[2].rsplit(".", 1)[-1], *words[3:]])
+    try:
+        with open(os.path.join("logs", "resources", re.sub(r"[^\w.-]+", "_", stage) + ".json")) as stream:
+            return json.load(stream)["wall_s"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def changed_trainings(allow_missing=False):
+    """[(stage name, command)] of the training stages `dvc repro` would run, the longest first."""
     from dvc.repo import Repo
 
-    with Repo(".") as repo:
-        stale = set(repo.status())
-        stages = [(stage.addressing, stage.cmd) for stage in repo.index.stages
-                  if stage.addressing in stale and stage.addressing.startswith(TRAINING_STAGES)]
-    # The carried k-fold trains k times as long, the augmented sets are twice the size.
-    order = {"kfold_carried": 0, "train_augmented@": 1}
-    return sorted(stages, key=lambda item: min(v for k, v in {**order, "": 2}.items() if item[0].startswith(k)))
+    with Repo(".") as repo, contextlib.redirect_stdout(io.StringIO()):
+        planned = repo.reproduce(dry=True, allow_missing=allow_missing)
+    stages = [(stage.addressing, stage.cmd) for stage in planned if stage.addressing.startswith(TRAINING_STAGES)]
+    # Longest first, by each stage's last measured wall time, so that the longest
+    # is not left to run alone at the end; a stage never timed goes first.
+    return sorted(stages, key=lambda item: -(last_wall_s(item[1]) or float("inf")))
 
 
 def default_jobs():
@@ -63,11 +78,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=None, help="trainings at once (default: cores / baseline.threads)")
     parser.add_argument("--trainings-only", action="store_true", help="run and commit the trainings, not the later stages")
+    parser.add_argument("--allow-missing", action="store_true",
+                        help="as dvc repro --allow-missing: skip stages whose only change is an output missing "
+                             "from this cache (a clone without the models)")
     arguments = parser.parse_args()
     jobs = arguments.jobs or default_jobs()
 
     dvc("repro", *DATA_STAGES)
-    stages = changed_trainings()
+    stages = changed_trainings(arguments.allow_missing)
     print(f"repro_parallel: {len(stages)} training stage(s) to run, {jobs} at a time", flush=True)
     failed = []
     with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -84,7 +102,7 @@ def main():
     if failed:
         sys.exit(f"repro_parallel: {len(failed)} stage(s) failed: {', '.join(failed)}")
     if not arguments.trainings_only:
-        dvc("repro")
+        dvc("repro", *(["--allow-missing"] if arguments.allow_missing else []))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ def real():
 def test_real_params_pass(real):
     params.check_all(real)
     assert params.variant_names(real) == [
-        "baseline", "kernel7", "batchnorm", "sgd", "sigmoid", "baseline_lr", "baseline_shift_flip",
+        "baseline", "kernel7", "batchnorm", "sgd", "sigmoid", "baseline_lr", "baseline_shift_flip", "baseline_flip_erase",
         "best", "best_without_augmentation", "baseline_aug", "baseline_aug_no_vflip", "baseline_aug_hflip",
     ]
     # YAML's merge key makes best_without_augmentation `best` minus its augmentation, all else equal.
@@ -183,6 +183,6 @@ def test_train_with_unknown_variant_fails_fast_without_tensorflow(tmp_path):
     assert result.stdout == "False False\n"
     assert result.stderr.splitlines() == [
         "error: params.yaml: variants: no variant named 'nosuch' (known: baseline, kernel7, batchnorm, sgd, "
-        "sigmoid, baseline_lr, baseline_shift_flip, best, best_without_augmentation, baseline_aug, baseline_aug_no_vflip, "
+        "sigmoid, baseline_lr, baseline_shift_flip, baseline_flip_erase, best, best_without_augmentation, baseline_aug, baseline_aug_no_vflip, "
         "baseline_aug_hflip)"
     ]
