@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from study import files, params
-from study.flops import training_flops
+from study.flops import study_trainings, training_flops
 
 TARGET_ACCURACY = 0.915
 GEMM_SIZE = 2048
@@ -87,32 +87,10 @@ def tiny_data(directory, count=256):
                          rng.random((size, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, size).astype(np.uint8))
 
 
-def trained_images(all_params):
-    """{training stage: images it trains on}: epochs times its training set (a k-fold's folds, an augmented set's copies)."""
-    from study import artifacts
-
-    seeds = params.seeds(all_params)
-    kfold = params.kfold_params(all_params)
-    sizes = {split: len(files.load_split(artifacts.prepared(split))[1]) for split in ("train", "val")}
-    fold_train = (sizes["train"] + sizes["val"]) * (kfold["n_splits"] - 1) // kfold["n_splits"]
-    images = {}
-    for name in params.variant_names(all_params):
-        spec = params.model_spec(all_params, name)
-        copies = 1 if spec["augmentation"] is None else 1 + params.augmentation_params(
-            all_params, spec["augmentation"])["copies"]
-        for seed in seeds:
-            images[f"train {name} --seed {seed}"] = (spec["epochs"] * sizes["train"] * copies, spec)
-    spec = params.model_spec(all_params, kfold["variant"])
-    for fold in kfold["folds"]:
-        images[f"kfold {fold}"] = (spec["epochs"] * fold_train, spec)
-    images["kfold_carried"] = (spec["epochs"] * fold_train * kfold["n_splits"], spec)
-    return images
-
-
 def study_section(gemm, wall_s=None):
     """The study's trainings against their arithmetic at the fp32 GEMM rate: bound_s, and the recorded stages."""
     records = {record["stage"]: record for record in stage_resources()}
-    trainings = trained_images(params.load())
+    trainings = study_trainings(params.load())
     bound_s = sum(count * training_flops(spec) for count, spec in trainings.values()) / (gemm * 1e9)
     return {
         "cpu": cpu_model(),

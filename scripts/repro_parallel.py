@@ -10,7 +10,7 @@ keep two cores busy (params.yaml `baseline.threads` is 1: one thread trains as
 fast as two there). The trainings are independent stages, so this script:
   1. runs `dvc repro` of the data stages they read (fetch, prepare, augment);
   2. runs the command of every training stage that `dvc repro` would run,
-     `--jobs` at a time, longest first (by its last wall time in logs/resources/), and `dvc commit`s each one as soon as it
+     `--jobs` at a time, the most work first (images times FLOPs per image), and `dvc commit`s each one as soon as it
      ends, so that an interruption loses only the trainings still running (their
      checkpoints resume them next time);
   3. runs `dvc repro` for everything else (summaries, evaluation, report).
@@ -21,15 +21,17 @@ fails the whole run (after the running ones end) with its output shown.
 import argparse
 import contextlib
 import io
-import json
 import os
-import re
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import yaml
+
+sys.path.insert(0, ".")
+from study import params  # noqa: E402  (run from the project root)
+from study.flops import study_trainings, training_flops  # noqa: E402
 
 TRAINING_STAGES = ("train@", "train_augmented@", "kfold@", "kfold_carried")
 DATA_STAGES = ("fetch", "prepare", "augment")
@@ -39,27 +41,17 @@ def dvc(*arguments):
     return subprocess.run([sys.executable, "-m", "dvc", *arguments], check=True)
 
 
-def last_wall_s(command):
-    """The stage's wall time when it last ran here (logs/resources/, stages/__init__.py), or None."""
-    words = command.split()  # python -m stages.<module> <arguments>
-    stage = " ".join([words[2].rsplit(".", 1)[-1], *words[3:]])
-    try:
-        with open(os.path.join("logs", "resources", re.sub(r"[^\w.-]+", "_", stage) + ".json")) as stream:
-            return json.load(stream)["wall_s"]
-    except (OSError, ValueError, KeyError):
-        return None
-
-
 def changed_trainings(allow_missing=False):
-    """[(stage name, command)] of the training stages `dvc repro` would run, the longest first."""
+    """[(stage name, command)] of the training stages `dvc repro` would run, the most work first."""
     from dvc.repo import Repo
 
     with Repo(".") as repo, contextlib.redirect_stdout(io.StringIO()):
         planned = repo.reproduce(dry=True, allow_missing=allow_missing)
     stages = [(stage.addressing, stage.cmd) for stage in planned if stage.addressing.startswith(TRAINING_STAGES)]
-    # Longest first, by each stage's last measured wall time, so that the longest
-    # is not left to run alone at the end; a stage never timed goes first.
-    return sorted(stages, key=lambda item: -(last_wall_s(item[1]) or float("inf")))
+    # The most work first (images times FLOPs per image, from params.yaml), so that
+    # a long training is not left to run alone at the end.
+    work = {stage: images * training_flops(spec) for stage, (images, spec) in study_trainings(params.load()).items()}
+    return sorted(stages, key=lambda item: -work.get(item[1].split(" -m stages.", 1)[-1], 0))
 
 
 def default_jobs():

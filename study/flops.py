@@ -10,7 +10,7 @@ times the forward pass: the backward pass computes the gradients of both the
 inputs and the weights of each layer, each as large as the forward product.
 """
 
-from study import params
+from study import artifacts, files, params
 from study.dataset import IMAGE_SIZE, NUM_CLASSES
 
 
@@ -30,6 +30,31 @@ def forward_flops(spec):
 def training_flops(spec):
     """FLOPs of one image's training step: forward, then gradients of inputs and of weights."""
     return 3 * forward_flops(spec)
+
+
+def study_trainings(all_params):
+    """{training stage, as logs/resources/ names it: (images it trains on, its spec)}.
+
+    Images are epochs times the training set the stage reads: the train split (times
+    1 + copies for an augmented set), or k-1 of the k folds of train + validation.
+    Reads the sizes of data/prepared/ (stage prepare).
+    """
+    seeds = params.seeds(all_params)
+    kfold = params.kfold_params(all_params)
+    sizes = {split: len(files.load_split(artifacts.prepared(split))[1]) for split in ("train", "val")}
+    fold_train = (sizes["train"] + sizes["val"]) * (kfold["n_splits"] - 1) // kfold["n_splits"]
+    trainings = {}
+    for name in params.variant_names(all_params):
+        spec = params.model_spec(all_params, name)
+        copies = 0 if spec["augmentation"] is None else params.augmentation_params(
+            all_params, spec["augmentation"])["copies"]
+        for seed in seeds:
+            trainings[f"train {name} --seed {seed}"] = (spec["epochs"] * sizes["train"] * (1 + copies), spec)
+    spec = params.model_spec(all_params, kfold["variant"])
+    for fold in kfold["folds"]:
+        trainings[f"kfold {fold}"] = (spec["epochs"] * fold_train, spec)
+    trainings["kfold_carried"] = (spec["epochs"] * fold_train * kfold["n_splits"], spec)
+    return trainings
 
 
 def main():

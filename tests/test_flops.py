@@ -38,3 +38,26 @@ def test_every_variant_matches_its_keras_layers(name):
         elif kind == "Dense":
             counted += 2 * layer.kernel.shape[0] * layer.kernel.shape[1]
     assert flops.forward_flops(spec) == counted
+
+
+def test_study_trainings_counts_each_stages_images(tmp_path, monkeypatch):
+    """Images per training stage (the benchmark's bound, repro_parallel's order), by hand on a small split."""
+    import numpy as np
+
+    from study import artifacts, files
+
+    monkeypatch.chdir(tmp_path)
+    os.makedirs(os.path.dirname(artifacts.prepared("train")))
+    for split, size in (("train", 400), ("val", 100)):
+        files.save_split(artifacts.prepared(split), np.zeros((size, 28, 28, 1), np.float32), np.zeros(size, np.uint8))
+    trainings = flops.study_trainings({**ALL_PARAMS, "seeds": [7]})
+
+    epochs = params.model_spec(ALL_PARAMS, "baseline")["epochs"]
+    assert trainings["train baseline --seed 7"][0] == epochs * 400
+    assert trainings["train baseline_aug --seed 7"][0] == epochs * 400 * 2  # the split plus one augmented copy
+    kfold = ALL_PARAMS["kfold"]
+    fold_epochs = params.model_spec(ALL_PARAMS, kfold["variant"])["epochs"]
+    assert trainings["kfold 0"][0] == fold_epochs * 500 * (kfold["n_splits"] - 1) // kfold["n_splits"]
+    assert trainings["kfold_carried"][0] == kfold["n_splits"] * trainings["kfold 0"][0]
+    assert len(trainings) == len(params.variant_names(ALL_PARAMS)) + len(kfold["folds"]) + 1
+    assert trainings["train best --seed 7"][1]["filters"] == [64, 128]
