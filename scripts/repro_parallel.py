@@ -4,6 +4,7 @@
     python scripts/repro_parallel.py --jobs 1   # one at a time, like plain `dvc repro`
     python scripts/repro_parallel.py --trainings-only   # stop before step 3 (`dvc repro` later)
     python scripts/repro_parallel.py --allow-missing    # a clone without the models: train only what changed
+    python scripts/repro_parallel.py --first 'train@kernel7-*'   # these trainings before the others
 
 DVC runs one stage at a time, and one training at the study's batch of 32 cannot
 keep two cores busy (params.yaml `baseline.threads` is 1: one thread trains as
@@ -20,6 +21,7 @@ fails the whole run (after the running ones end) with its output shown.
 
 import argparse
 import contextlib
+import fnmatch
 import io
 import os
 import subprocess
@@ -41,8 +43,9 @@ def dvc(*arguments):
     return subprocess.run([sys.executable, "-m", "dvc", *arguments], check=True)
 
 
-def changed_trainings(allow_missing=False):
-    """[(stage name, command)] of the training stages `dvc repro` would run, the most work first."""
+def changed_trainings(allow_missing=False, first=()):
+    """[(stage name, command)] of the training stages `dvc repro` would run: those matching
+    a pattern of `first` (fnmatch), then the rest, each group the most work first."""
     from dvc.repo import Repo
 
     with Repo(".") as repo, contextlib.redirect_stdout(io.StringIO()):
@@ -51,7 +54,8 @@ def changed_trainings(allow_missing=False):
     # The most work first (images times FLOPs per image, from params.yaml), so that
     # a long training is not left to run alone at the end.
     work = {stage: images * training_flops(spec) for stage, (images, spec) in study_trainings(params.load()).items()}
-    return sorted(stages, key=lambda item: -work.get(item[1].split(" -m stages.", 1)[-1], 0))
+    return sorted(stages, key=lambda item: (not any(fnmatch.fnmatch(item[0], pattern) for pattern in first),
+                                            -work.get(item[1].split(" -m stages.", 1)[-1], 0)))
 
 
 def default_jobs():
@@ -73,11 +77,14 @@ def main():
     parser.add_argument("--allow-missing", action="store_true",
                         help="as dvc repro --allow-missing: skip stages whose only change is an output missing "
                              "from this cache (a clone without the models)")
+    parser.add_argument("--first", action="append", default=[], metavar="PATTERN",
+                        help="run the training stages whose names match first (fnmatch, e.g. 'train@kernel7-*'); "
+                             "repeatable")
     arguments = parser.parse_args()
     jobs = arguments.jobs or default_jobs()
 
     dvc("repro", *DATA_STAGES)
-    stages = changed_trainings(arguments.allow_missing)
+    stages = changed_trainings(arguments.allow_missing, arguments.first)
     print(f"repro_parallel: {len(stages)} training stage(s) to run, {jobs} at a time", flush=True)
     failed = []
     with ThreadPoolExecutor(max_workers=jobs) as pool:
