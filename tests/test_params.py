@@ -25,12 +25,14 @@ def test_real_params_pass(real):
     assert params.variant_names(real) == [
         "baseline", "kernel7", "batchnorm", "sgd", "sigmoid", "baseline_lr", "baseline_shift_flip", "baseline_flip_erase",
         "baseline_no_dropout", "baseline_no_dropout_flip_erase", "best", "best_without_augmentation", "best_less_dropout",
-        "baseline_aug", "baseline_aug_no_vflip", "baseline_aug_hflip",
+        "best_less_dropout_without_augmentation", "baseline_aug", "baseline_aug_no_vflip", "baseline_aug_hflip",
     ]
     # YAML's merge key makes best_without_augmentation `best` minus its augmentation, all else equal.
     best, without = params.model_spec(real, "best"), params.model_spec(real, "best_without_augmentation")
     assert best["augment_on_the_fly"] is not None and without["augment_on_the_fly"] is None
     assert {**best, "augment_on_the_fly": None} == without
+    less, less_without = (params.model_spec(real, name) for name in ("best_less_dropout", "best_less_dropout_without_augmentation"))
+    assert {**less, "augment_on_the_fly": None} == less_without and less["filters"] == best["filters"]
     # The 2 x 2 of dropout and augmentation on the baseline shares one augmentation with `best`.
     plain = params.model_spec(real, "baseline_no_dropout")
     augmented = params.model_spec(real, "baseline_no_dropout_flip_erase")
@@ -207,6 +209,6 @@ def test_train_with_unknown_variant_fails_fast_without_tensorflow(tmp_path):
     assert result.stderr.splitlines() == [
         "error: params.yaml: variants: no variant named 'nosuch' (known: baseline, kernel7, batchnorm, sgd, "
         "sigmoid, baseline_lr, baseline_shift_flip, baseline_flip_erase, baseline_no_dropout, "
-        "baseline_no_dropout_flip_erase, best, best_without_augmentation, best_less_dropout, baseline_aug, "
-        "baseline_aug_no_vflip, baseline_aug_hflip)"
+        "baseline_no_dropout_flip_erase, best, best_without_augmentation, best_less_dropout, "
+        "best_less_dropout_without_augmentation, baseline_aug, baseline_aug_no_vflip, baseline_aug_hflip)"
     ]
