@@ -31,7 +31,8 @@ def test_real_params_pass(real):
     best, without = params.model_spec(real, "best"), params.model_spec(real, "best_without_augmentation")
     assert best["augment_on_the_fly"] is not None and without["augment_on_the_fly"] is None
     assert {**best, "augment_on_the_fly": None} == without
-    less, less_without = (params.model_spec(real, name) for name in ("best_less_dropout", "best_less_dropout_without_augmentation"))
+    less = params.model_spec(real, "best_less_dropout")
+    less_without = params.model_spec(real, "best_less_dropout_without_augmentation")
     assert {**less, "augment_on_the_fly": None} == less_without and less["filters"] == best["filters"]
     # The 2 x 2 of dropout and augmentation on the baseline shares one augmentation with `best`.
     plain = params.model_spec(real, "baseline_no_dropout")
