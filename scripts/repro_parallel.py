@@ -20,9 +20,7 @@ fails the whole run (after the running ones end) with its output shown.
 """
 
 import argparse
-import contextlib
 import fnmatch
-import io
 import os
 import subprocess
 import sys
@@ -48,7 +46,7 @@ def changed_trainings(allow_missing=False, first=()):
     a pattern of `first` (fnmatch), then the rest, each group the most work first."""
     from dvc.repo import Repo
 
-    with Repo(".") as repo, contextlib.redirect_stdout(io.StringIO()):
+    with Repo(".") as repo:
         planned = repo.reproduce(dry=True, allow_missing=allow_missing)
     stages = [(stage.addressing, stage.cmd) for stage in planned if stage.addressing.startswith(TRAINING_STAGES)]
     # The most work first (images times FLOPs per image, from params.yaml), so that
