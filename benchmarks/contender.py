@@ -106,7 +106,8 @@ def run_training(kind, data_dir, epochs, target):
         spec = protocol_spec("fast")
         if epochs is not None:
             spec["epochs"] = epochs
-        timer = make_timer(started, target, spec["steps_per_execution"])
+        steps_per_epoch = -(-len(train_data[0]) // spec["batch_size"])
+        timer = make_timer(started, target, fitting.whole_calls(steps_per_epoch, spec["steps_per_execution"]))
         with tempfile.TemporaryDirectory() as checkpoints:
             fitting.train(f"benchmark_{kind}", spec, train_data, val_data, checkpoint_root=checkpoints, callbacks=[timer])
         batch_size = spec["batch_size"]

@@ -20,7 +20,10 @@ from study import artifacts, files
 from study.models import build_model, learning_rate_at, learning_rate_schedule, predict_probabilities
 
 CHECKPOINT_ROOT = "checkpoints"
-EVALUATION_BATCH_SIZE = 1000
+# Evaluation after training and the per-epoch validation run at this batch. At 1,000
+# the wide `best` model's stages peaked near 3 GiB in their last seconds (its first
+# conv alone makes a 173 MB tensor per batch of 1,000); at 250 a quarter of that.
+EVALUATION_BATCH_SIZE = 250
 EVALUATION_CHUNK_SIZE = 10 * EVALUATION_BATCH_SIZE  # images handed to model.evaluate at once
 
 
@@ -48,6 +51,16 @@ def set_up_tensorflow(seed, threads=None):
             tf.config.threading.set_inter_op_parallelism_threads(threads)
         except RuntimeError:
             pass  # TensorFlow already started in this process (a test); it keeps its threads
+
+
+def release_keras_state():
+    """Frees the models and graphs Keras holds globally, before a process builds another model."""
+    import gc
+
+    import keras
+
+    keras.backend.clear_session()
+    gc.collect()
 
 
 def distribution_strategy(name):
@@ -135,8 +148,9 @@ def epoch_order(seed, epoch, count):
 
 
 def random_transform(images, settings, seed):
-    """Each image shifted by up to max_shift_pixels in each direction (zeros enter) and mirrored
-    left-right with horizontal_flip_probability, drawn from the stateless `seed` (two integers).
+    """Each image shifted by up to max_shift_pixels in each direction (zeros enter), mirrored
+    left-right with horizontal_flip_probability and, with `erasing`, one rectangle
+    replaced by noise; all drawn from the stateless `seed` (two integers).
 
     The same seed always gives the same transform, so a resumed run sees the same images.
     """
@@ -144,7 +158,7 @@ def random_transform(images, settings, seed):
 
     count = tf.shape(images)[0]
     size = images.shape[1]
-    flip_seed, shift_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    flip_seed, shift_seed, erase_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
     flip = tf.random.stateless_uniform([count], flip_seed) < settings["horizontal_flip_probability"]
     images = tf.where(flip[:, None, None, None], tf.reverse(images, axis=[2]), images)
     shift = settings["max_shift_pixels"]
@@ -154,7 +168,43 @@ def random_transform(images, settings, seed):
         rows = offsets[:, :1] + tf.range(size)[None, :]
         cols = offsets[:, 1:] + tf.range(size)[None, :]
         images = tf.gather(tf.gather(padded, rows, axis=1, batch_dims=1), cols, axis=2, batch_dims=1)
+    if settings.get("erasing"):
+        images = random_erasing(images, settings["erasing"], erase_seed)
     return images
+
+
+def random_erasing(images, settings, seed):
+    """Random erasing (Zhong et al., 2017): with `probability`, a rectangle of each image
+    whose area is a uniform fraction in `area` of the image's and whose height/width
+    ratio is log-uniform in `aspect_ratio` is filled with uniform noise in [0, 1).
+
+    The paper redraws a rectangle that does not fit; here its sides are clipped to the
+    image, so that every image costs the same fixed work inside one traced step.
+    """
+    import math
+
+    import tensorflow as tf
+
+    count = tf.shape(images)[0]
+    size = images.shape[1]
+    apply_seed, area_seed, ratio_seed, place_seed, noise_seed = tf.unstack(
+        tf.random.experimental.stateless_split(seed, 5))
+    applied = tf.random.stateless_uniform([count], apply_seed) < settings["probability"]
+    low_area, high_area = settings["area"]
+    area = tf.random.stateless_uniform([count], area_seed, low_area, high_area) * float(size * size)
+    low_ratio, high_ratio = settings["aspect_ratio"]
+    ratio = tf.exp(tf.random.stateless_uniform([count], ratio_seed, math.log(low_ratio), math.log(high_ratio)))
+    height = tf.clip_by_value(tf.round(tf.sqrt(area * ratio)), 1.0, float(size))
+    width = tf.clip_by_value(tf.round(tf.sqrt(area / ratio)), 1.0, float(size))
+    place = tf.random.stateless_uniform([count, 2], place_seed)
+    top = tf.floor(place[:, 0] * (float(size) - height + 1.0))
+    left = tf.floor(place[:, 1] * (float(size) - width + 1.0))
+    pixels = tf.range(size, dtype=tf.float32)[None, :]
+    in_rows = (pixels >= top[:, None]) & (pixels < (top + height)[:, None])
+    in_cols = (pixels >= left[:, None]) & (pixels < (left + width)[:, None])
+    inside = in_rows[:, :, None] & in_cols[:, None, :] & applied[:, None, None]
+    noise = tf.random.stateless_uniform(tf.shape(images), noise_seed, dtype=images.dtype)
+    return tf.where(inside[..., None], noise, images)
 
 
 def training_batches(x, y, seed, first_epoch, epochs, batch_size, augmentation=None):
@@ -166,7 +216,7 @@ def training_batches(x, y, seed, first_epoch, epochs, batch_size, augmentation=N
     pipeline per epoch. The last batch of an epoch may be short; no batch spans
     two epochs.
 
-    With `augmentation` ({max_shift_pixels, horizontal_flip_probability}) every
+    With `augmentation` (params.yaml `augment_on_the_fly`) every
     batch is transformed afresh, seeded by (seed, the batch's number from the
     first epoch), so each epoch sees new transforms of every image.
     """
@@ -232,6 +282,16 @@ def _epoch_callback(spec, steps_per_epoch, history, checkpoint):
     return EndOfEpoch()
 
 
+def whole_calls(steps_per_epoch, steps_per_execution):
+    """The most steps per call into TensorFlow, at most `steps_per_execution`, that divide an epoch's steps.
+
+    Keras runs whole calls: at 16 steps per call an epoch of 1,500 steps would run
+    1,504, the last 4 taken from the next epoch's batches, so every later epoch
+    would end late and a resumed run would replay them. 1,500 runs as 100 calls of 15.
+    """
+    return max(d for d in range(1, steps_per_execution + 1) if steps_per_epoch % d == 0)
+
+
 def train(name, spec, train_data, val_data, checkpoint_root=CHECKPOINT_ROOT, callbacks=(), initial_weights=None):
     """Trains the model of `spec`; returns (model, history rows, its Checkpoint to remove when done).
 
@@ -246,6 +306,7 @@ def train(name, spec, train_data, val_data, checkpoint_root=CHECKPOINT_ROOT, cal
     replicas = 1 if strategy is None else strategy.num_replicas_in_sync
     global_batch_size = spec["batch_size"] * replicas
     steps_per_epoch = -(-len(x_train) // global_batch_size)
+    spec = {**spec, "steps_per_execution": whole_calls(steps_per_epoch, spec["steps_per_execution"])}
     checkpoint = Checkpoint(name, fingerprint(spec, x_train, y_train, x_val, y_val, *(initial_weights or ())),
                             checkpoint_root)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():

@@ -12,7 +12,7 @@ import zipfile
 from study.dataset import IMAGE_SHAPE, NUM_CLASSES
 from study.files import DataError
 
-PREDICTION_BATCH_SIZE = 1000
+PREDICTION_BATCH_SIZE = 250  # as fitting.EVALUATION_BATCH_SIZE: a larger batch costs memory, not time
 
 
 def learning_rate_schedule(spec, steps_per_epoch=None):

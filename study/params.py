@@ -103,12 +103,28 @@ def lr_schedule(value):
     return False
 
 
+def _range(value, low, high):
+    """A [min, max] pair with low <= min <= max <= high."""
+    return (isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)
+            and low <= value[0] <= value[1] <= high)
+
+
+def erasing(value):
+    return (isinstance(value, dict) and set(value) == {"probability", "area", "aspect_ratio"}
+            and _is_number(value["probability"]) and 0 <= value["probability"] <= 1
+            and _range(value["area"], 0, 1) and value["area"][0] > 0
+            and _range(value["aspect_ratio"], 0, float("inf")) and value["aspect_ratio"][0] > 0)
+
+
 def on_the_fly_augmentation(value):
     if value is None:
         return True
-    return (isinstance(value, dict) and set(value) == {"max_shift_pixels", "horizontal_flip_probability"}
+    return (isinstance(value, dict)
+            and {"max_shift_pixels", "horizontal_flip_probability"} <= set(value)
+            and set(value) <= {"max_shift_pixels", "horizontal_flip_probability", "erasing"}
             and non_negative_int(value["max_shift_pixels"]) and value["max_shift_pixels"] < IMAGE_SIZE // 2
-            and _is_number(value["horizontal_flip_probability"]) and 0 <= value["horizontal_flip_probability"] <= 1)
+            and _is_number(value["horizontal_flip_probability"]) and 0 <= value["horizontal_flip_probability"] <= 1
+            and ("erasing" not in value or erasing(value["erasing"])))
 
 
 MAX_SEED = 2**32 - 1  # NumPy's and Keras's global seeds are 32-bit
@@ -147,7 +163,9 @@ MODEL_KEYS = {
                                  "or {warmup_epochs: integer >= 0, decay: cosine}"),
     "augmentation": (optional_text, "null or the name of an entry of `augmentations`"),
     "augment_on_the_fly": (on_the_fly_augmentation, "null or {max_shift_pixels: integer in [0, "
-                           f"{IMAGE_SIZE // 2}), horizontal_flip_probability: number in [0, 1]}}"),
+                           f"{IMAGE_SIZE // 2}), horizontal_flip_probability: number in [0, 1]"
+                           "[, erasing: {probability: number in [0, 1], area: [min, max] in (0, 1], "
+                           "aspect_ratio: [min, max] > 0}]}"),
     "epochs": (positive_int, "a positive integer"),
     "batch_size": (positive_int, "a positive integer"),
     "precision": (one_of("float32", "mixed_bfloat16"), "float32 or mixed_bfloat16"),
@@ -325,6 +343,11 @@ def model_spec(params, name, seed=None, path=PARAMS_FILE):
     check_keys(overrides, MODEL_KEYS, where, path, partial=True)
     spec = {**baseline, **overrides, "seed": seed}
     _check_model_shape(spec, where if "kernel_sizes" in overrides or "filters" in overrides else "baseline", path)
+    if spec["strategy"] != "default" and spec["steps_per_execution"] != 1:
+        # Keras's multi-step loop fails under MirroredStrategy with this input
+        # pipeline (an InvalidArgumentError, after the model is built).
+        raise ParamsError(f"{path}: {where}.steps_per_execution: expected 1 with strategy {spec['strategy']!r}, "
+                          f"got {spec['steps_per_execution']}")
     if section_name == "variants" and spec["augmentation"] is not None:
         raise ParamsError(f"{path}: {where}.augmentation: a variant trained on augmented data belongs under augmented_variants")
     if section_name == "augmented_variants":

@@ -93,12 +93,54 @@ def test_random_transform_mirrors_shifts_and_repeats_for_the_same_seed():
     assert moved >= 8  # most of 16 images move (each stays with probability 1/25)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Known defect, fixed with the next full rerun (it changes the training code): Keras runs whole calls of "
-    "steps_per_execution steps, so an epoch whose step count it does not divide overruns into the next "
-    "epoch's batches (1,504 steps per epoch of 1,500 at batch 32 and 16 steps per call). The final weights "
-    "are the same (the same batches in the same order); the epoch boundaries of the histories and the "
-    "resume point are not."))
+def test_random_erasing_replaces_one_rectangle_within_the_bounds_and_repeats_for_the_same_seed():
+    import tensorflow as tf
+
+    images = np.zeros((200, 28, 28, 1), dtype=np.float32)  # every erased pixel becomes noise > 0
+    seed = tf.constant([5, 1], tf.int64)
+    erase_all = {"max_shift_pixels": 0, "horizontal_flip_probability": 0.0,
+                 "erasing": {"probability": 1.0, "area": [0.02, 0.4], "aspect_ratio": [0.3, 3.3]}}
+    erased = fitting.random_transform(tf.constant(images), erase_all, seed).numpy()[..., 0]
+    np.testing.assert_array_equal(erased, fitting.random_transform(tf.constant(images), erase_all, seed).numpy()[..., 0])
+    areas, ratios = [], []
+    for image in erased:
+        rows, cols = np.nonzero(image.any(axis=1))[0], np.nonzero(image.any(axis=0))[0]
+        height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+        # One solid rectangle (noise in [0, 1) is 0 with probability ~2^-24 a pixel).
+        assert np.count_nonzero(image) == height * width
+        assert 0.3 / 1.5 <= height / width <= 3.3 * 1.5  # the ratio's bounds, loosened by rounding to pixels
+        areas.append(height * width / 28**2)
+        ratios.append(height / width)
+    # Areas are uniform in [0.02, 0.4], up to rounding the sides to whole pixels.
+    assert 0.015 <= min(areas) and max(areas) <= 0.45
+    assert np.mean(areas) == pytest.approx(0.21, abs=0.03)
+    # The ratio is log-uniform in [0.3, 3.3]: tall and wide rectangles alike.
+    assert sum(r > 1.5 for r in ratios) >= 40 and sum(r < 1 / 1.5 for r in ratios) >= 40
+
+    half = {**erase_all, "erasing": {**erase_all["erasing"], "probability": 0.5}}
+    touched = fitting.random_transform(tf.constant(images), half, seed).numpy().reshape(200, -1).any(axis=1)
+    assert 70 <= touched.sum() <= 130  # binomial(200, 0.5): 6 sd either side
+    never = {**erase_all, "erasing": {**erase_all["erasing"], "probability": 0.0}}
+    np.testing.assert_array_equal(fitting.random_transform(tf.constant(images), never, seed).numpy(), images)
+
+
+def test_training_batches_erase_afresh_each_epoch_and_the_same_on_a_rerun():
+    """The path training takes: erasing inside the tf.data map, seeded by (seed, batch number)."""
+    x = np.zeros((64, 28, 28, 1), dtype=np.float32)
+    y = np.arange(64, dtype=np.uint8) % 10
+    erase = {"max_shift_pixels": 0, "horizontal_flip_probability": 0.0,
+             "erasing": {"probability": 1.0, "area": [0.02, 0.4], "aspect_ratio": [0.3, 3.3]}}
+
+    def batches(first_epoch):
+        return [images.numpy() for images, _ in fitting.training_batches(x, y, 3, first_epoch, 2, 32, erase)]
+
+    first = batches(0)
+    assert len(first) == 4 and all(np.count_nonzero(b.reshape(32, -1).any(axis=1)) == 32 for b in first)
+    assert not np.array_equal(first[0], first[2])  # epoch 2 erases afresh
+    np.testing.assert_array_equal(np.stack(first), np.stack(batches(0)))
+    np.testing.assert_array_equal(np.stack(first[2:]), np.stack(batches(1)))  # a resumed run sees the same images
+
+
 def test_each_epoch_runs_exactly_its_steps_when_steps_per_execution_does_not_divide_them(tmp_path):
     import keras
 
@@ -118,3 +160,12 @@ def test_each_epoch_runs_exactly_its_steps_when_steps_per_execution_does_not_div
 
     fitting.train("spe", spec, (x, y), (x[:32], y[:32]), checkpoint_root=str(tmp_path), callbacks=[Steps()])
     assert steps == [10, 20, 30]
+
+
+def test_whole_calls_divide_the_epoch():
+    assert fitting.whole_calls(1500, 16) == 15
+    assert fitting.whole_calls(375, 16) == 15
+    assert fitting.whole_calls(188, 16) == 4
+    assert fitting.whole_calls(16, 16) == 16
+    assert fitting.whole_calls(7, 16) == 7
+    assert fitting.whole_calls(13, 1) == 1

@@ -23,13 +23,24 @@ def real():
 def test_real_params_pass(real):
     params.check_all(real)
     assert params.variant_names(real) == [
-        "baseline", "kernel7", "batchnorm", "sgd", "sigmoid", "baseline_lr", "baseline_shift_flip",
-        "best", "best_without_augmentation", "baseline_aug", "baseline_aug_no_vflip", "baseline_aug_hflip",
+        "baseline", "kernel7", "batchnorm", "sgd", "sigmoid", "baseline_lr", "baseline_shift_flip", "baseline_flip_erase",
+        "baseline_no_dropout", "baseline_no_dropout_flip_erase", "best", "best_without_augmentation", "best_less_dropout",
+        "best_less_dropout_without_augmentation", "baseline_aug", "baseline_aug_no_vflip", "baseline_aug_hflip",
     ]
     # YAML's merge key makes best_without_augmentation `best` minus its augmentation, all else equal.
     best, without = params.model_spec(real, "best"), params.model_spec(real, "best_without_augmentation")
     assert best["augment_on_the_fly"] is not None and without["augment_on_the_fly"] is None
     assert {**best, "augment_on_the_fly": None} == without
+    less = params.model_spec(real, "best_less_dropout")
+    less_without = params.model_spec(real, "best_less_dropout_without_augmentation")
+    assert {**less, "augment_on_the_fly": None} == less_without and less["filters"] == best["filters"]
+    # The 2 x 2 of dropout and augmentation on the baseline shares one augmentation with `best`.
+    plain = params.model_spec(real, "baseline_no_dropout")
+    augmented = params.model_spec(real, "baseline_no_dropout_flip_erase")
+    assert {**augmented, "augment_on_the_fly": None} == plain
+    assert plain["conv_dropout_rate"] == plain["dense_dropout_rate"] == 0
+    flip_erase = params.model_spec(real, "baseline_flip_erase")["augment_on_the_fly"]
+    assert augmented["augment_on_the_fly"] == best["augment_on_the_fly"] == flip_erase
     spec = params.model_spec(real, "kernel7")
     assert spec["kernel_sizes"] == [7, 3] and spec["filters"] == [32, 64] and spec["learning_rate"] == 0.001
     assert spec["seed"] is None and "seed" not in real["baseline"]
@@ -121,6 +132,21 @@ CASES = [
      r"variants.baseline_shift_flip.augment_on_the_fly: expected null or \{max_shift_pixels: integer in \[0, 14\)"),
     (("variants", "baseline_shift_flip", "augment_on_the_fly"), {"max_shift_pixels": 2},
      "variants.baseline_shift_flip.augment_on_the_fly: expected null or "),
+    (("variants", "baseline_flip_erase", "augment_on_the_fly", "erasing"), {"probability": 0.5, "area": [0.4, 0.02],
+                                                                          "aspect_ratio": [0.3, 3.3]},
+     "variants.baseline_flip_erase.augment_on_the_fly: expected null or .*erasing: "),
+    (("variants", "baseline_flip_erase", "augment_on_the_fly", "erasing"), {"probability": 0.5, "area": [0.02, 0.4]},
+     "variants.baseline_flip_erase.augment_on_the_fly: expected null or "),
+    (("variants", "baseline_flip_erase", "augment_on_the_fly", "erasing", "aspect_ratio"), [0, 3.3],
+     "variants.baseline_flip_erase.augment_on_the_fly: expected null or "),
+    (("variants", "baseline_flip_erase", "augment_on_the_fly", "erasing", "probability"), 1.5,
+     "variants.baseline_flip_erase.augment_on_the_fly: expected null or "),
+    (("variants", "baseline_flip_erase", "augment_on_the_fly", "erasing", "area"), [0.02, 1.5],
+     "variants.baseline_flip_erase.augment_on_the_fly: expected null or "),
+    (("variants", "baseline_flip_erase", "augment_on_the_fly", "erasing", "value"), 0,
+     "variants.baseline_flip_erase.augment_on_the_fly: expected null or "),
+    (("baseline", "strategy"), "mirrored",
+     r"variants.baseline.steps_per_execution: expected 1 with strategy 'mirrored', got 16"),
     (("protocols", "reproduce"), {"augmentation": "hflip_rotate_shift"},
      "protocols.reproduce.augmentation: set by augmented_variants, not by a protocol"),
 ]
@@ -183,6 +209,7 @@ def test_train_with_unknown_variant_fails_fast_without_tensorflow(tmp_path):
     assert result.stdout == "False False\n"
     assert result.stderr.splitlines() == [
         "error: params.yaml: variants: no variant named 'nosuch' (known: baseline, kernel7, batchnorm, sgd, "
-        "sigmoid, baseline_lr, baseline_shift_flip, best, best_without_augmentation, baseline_aug, baseline_aug_no_vflip, "
-        "baseline_aug_hflip)"
+        "sigmoid, baseline_lr, baseline_shift_flip, baseline_flip_erase, baseline_no_dropout, "
+        "baseline_no_dropout_flip_erase, best, best_without_augmentation, best_less_dropout, "
+        "best_less_dropout_without_augmentation, baseline_aug, baseline_aug_no_vflip, baseline_aug_hflip)"
     ]

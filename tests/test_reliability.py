@@ -35,8 +35,9 @@ def make_project(root, epochs=4, protocol="reproduce"):
         yaml.safe_dump(params, stream)
     arrays = tiny_data.make_arrays(train_per_class=60, test_per_class=2)
     images, labels = arrays["train-images-idx3-ubyte"], arrays["train-labels-idx1-ubyte"]
-    files.save_split(str(root / "data/prepared/train.npz"), scale(images[:500]), labels[:500])
-    files.save_split(str(root / "data/prepared/val.npz"), scale(images[500:]), labels[500:])
+    # 480 images: 15 steps of 32 per epoch, which 16 steps per call do not divide (fitting.whole_calls).
+    files.save_split(str(root / "data/prepared/train.npz"), scale(images[:480]), labels[:480])
+    files.save_split(str(root / "data/prepared/val.npz"), scale(images[480:]), labels[480:])
     test_images, test_labels = arrays["t10k-images-idx3-ubyte"], arrays["t10k-labels-idx1-ubyte"]
     files.save_split(str(root / "data/prepared/test.npz"), scale(test_images), test_labels)
     return params
@@ -167,14 +168,14 @@ def test_fast_protocol_killed_and_resumed_matches_and_follows_its_schedule(tmp_p
     assert f"resuming after epoch {killed_after}" in train_to_the_end(resumed)
     assert_same_outputs(first, outputs(resumed))
 
-    # The learning_rate column: the rate at each epoch's last step (steps 15, 31 and
-    # 47 of 48: 500 images, batch 32), one epoch (16 steps) of linear warm-up from 0,
-    # then a cosine to 0 over the other 32 steps.
+    # The learning_rate column: the rate at each epoch's last step (steps 14, 29 and
+    # 44 of 45: 480 images, batch 32), one epoch (15 steps) of linear warm-up from 0,
+    # then a cosine to 0 over the other 30 steps.
     lines = first[1].decode().splitlines()
     assert lines[0].split(",")[-1] == "learning_rate"
     rates = [float(line.split(",")[-1]) for line in lines[1:]]
     peak = params["protocols"]["fast"]["learning_rate"]
-    expected = [peak * 15 / 16, peak * 0.5 * (1 + np.cos(np.pi * 15 / 32)), peak * 0.5 * (1 + np.cos(np.pi * 31 / 32))]
+    expected = [peak * 14 / 15, peak * 0.5 * (1 + np.cos(np.pi * 14 / 30)), peak * 0.5 * (1 + np.cos(np.pi * 29 / 30))]
     assert rates == pytest.approx(expected, abs=1e-7)
     import keras
 
