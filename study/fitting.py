@@ -17,13 +17,9 @@ import shutil
 import numpy as np
 
 from study import artifacts, files
-from study.models import build_model, learning_rate_at, learning_rate_schedule, predict_probabilities
+from study.models import EVALUATION_BATCH_SIZE, build_model, learning_rate_at, learning_rate_schedule, predict_probabilities
 
 CHECKPOINT_ROOT = "checkpoints"
-# Evaluation after training and the per-epoch validation run at this batch. At 1,000
-# the wide `best` model's stages peaked near 3 GiB in their last seconds (its first
-# conv alone makes a 173 MB tensor per batch of 1,000); at 250 a quarter of that.
-EVALUATION_BATCH_SIZE = 250
 EVALUATION_CHUNK_SIZE = 10 * EVALUATION_BATCH_SIZE  # images handed to model.evaluate at once
 
 
@@ -55,12 +51,9 @@ def set_up_tensorflow(seed, threads=None):
 
 def release_keras_state():
     """Frees the models and graphs Keras holds globally, before a process builds another model."""
-    import gc
-
     import keras
 
-    keras.backend.clear_session()
-    gc.collect()
+    keras.backend.clear_session()  # it also runs Python's garbage collector
 
 
 def distribution_strategy(name):
@@ -306,7 +299,11 @@ def train(name, spec, train_data, val_data, checkpoint_root=CHECKPOINT_ROOT, cal
     replicas = 1 if strategy is None else strategy.num_replicas_in_sync
     global_batch_size = spec["batch_size"] * replicas
     steps_per_epoch = -(-len(x_train) // global_batch_size)
-    spec = {**spec, "steps_per_execution": whole_calls(steps_per_epoch, spec["steps_per_execution"])}
+    steps_per_call = whole_calls(steps_per_epoch, spec["steps_per_execution"])
+    if steps_per_call != spec["steps_per_execution"]:
+        print(f"{name}: {steps_per_call} steps per call instead of {spec['steps_per_execution']}, "
+              f"the most that divide an epoch's {steps_per_epoch} steps", flush=True)
+    spec = {**spec, "steps_per_execution": steps_per_call}
     checkpoint = Checkpoint(name, fingerprint(spec, x_train, y_train, x_val, y_val, *(initial_weights or ())),
                             checkpoint_root)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():

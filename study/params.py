@@ -109,11 +109,16 @@ def _range(value, low, high):
             and low <= value[0] <= value[1] <= high)
 
 
+# Height over width of an erased rectangle: beyond a one-pixel strip the height of
+# the image, a larger ratio only draws the same clipped strip.
+MAX_ASPECT_RATIO = IMAGE_SIZE
+
+
 def erasing(value):
     return (isinstance(value, dict) and set(value) == {"probability", "area", "aspect_ratio"}
             and _is_number(value["probability"]) and 0 <= value["probability"] <= 1
             and _range(value["area"], 0, 1) and value["area"][0] > 0
-            and _range(value["aspect_ratio"], 0, float("inf")) and value["aspect_ratio"][0] > 0)
+            and _range(value["aspect_ratio"], 0, MAX_ASPECT_RATIO) and value["aspect_ratio"][0] > 0)
 
 
 def on_the_fly_augmentation(value):
@@ -165,7 +170,7 @@ MODEL_KEYS = {
     "augment_on_the_fly": (on_the_fly_augmentation, "null or {max_shift_pixels: integer in [0, "
                            f"{IMAGE_SIZE // 2}), horizontal_flip_probability: number in [0, 1]"
                            "[, erasing: {probability: number in [0, 1], area: [min, max] in (0, 1], "
-                           "aspect_ratio: [min, max] > 0}]}"),
+                           f"aspect_ratio: [min, max] in (0, {MAX_ASPECT_RATIO}]}}]}}"),
     "epochs": (positive_int, "a positive integer"),
     "batch_size": (positive_int, "a positive integer"),
     "precision": (one_of("float32", "mixed_bfloat16"), "float32 or mixed_bfloat16"),
@@ -323,6 +328,17 @@ def protocol_overrides(params, path=PARAMS_FILE):
     return protocols[name] or {}
 
 
+def _setting_section(params, variant_where, key):
+    """Which section set `key` of a variant's spec: the variant, the protocol, or `baseline`."""
+    section_name, name = variant_where.split(".", 1)
+    if key in (params[section_name][name] or {}):
+        return variant_where
+    protocol = params.get("protocol", "reproduce")
+    if key in ((params.get("protocols") or {}).get(protocol) or {}):
+        return f"protocols.{protocol}"
+    return "baseline"
+
+
 def model_spec(params, name, seed=None, path=PARAMS_FILE):
     """The full spec of variant `name`: the baseline, the protocol's overrides, then the variant's.
 
@@ -346,8 +362,8 @@ def model_spec(params, name, seed=None, path=PARAMS_FILE):
     if spec["strategy"] != "default" and spec["steps_per_execution"] != 1:
         # Keras's multi-step loop fails under MirroredStrategy with this input
         # pipeline (an InvalidArgumentError, after the model is built).
-        raise ParamsError(f"{path}: {where}.steps_per_execution: expected 1 with strategy {spec['strategy']!r}, "
-                          f"got {spec['steps_per_execution']}")
+        raise ParamsError(f"{path}: {_setting_section(params, where, 'steps_per_execution')}.steps_per_execution: "
+                          f"expected 1 with strategy {spec['strategy']!r}, got {spec['steps_per_execution']}")
     if section_name == "variants" and spec["augmentation"] is not None:
         raise ParamsError(f"{path}: {where}.augmentation: a variant trained on augmented data belongs under augmented_variants")
     if section_name == "augmented_variants":

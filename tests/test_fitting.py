@@ -141,7 +141,7 @@ def test_training_batches_erase_afresh_each_epoch_and_the_same_on_a_rerun():
     np.testing.assert_array_equal(np.stack(first[2:]), np.stack(batches(1)))  # a resumed run sees the same images
 
 
-def test_each_epoch_runs_exactly_its_steps_when_steps_per_execution_does_not_divide_them(tmp_path):
+def test_each_epoch_runs_exactly_its_steps_when_steps_per_execution_does_not_divide_them(tmp_path, capsys):
     import keras
 
     spec = {"filters": [4], "kernel_sizes": [3], "pool_size": 2, "conv_dropout_rate": 0.0, "dense_units": 8,
@@ -160,6 +160,7 @@ def test_each_epoch_runs_exactly_its_steps_when_steps_per_execution_does_not_div
 
     fitting.train("spe", spec, (x, y), (x[:32], y[:32]), checkpoint_root=str(tmp_path), callbacks=[Steps()])
     assert steps == [10, 20, 30]
+    assert "spe: 2 steps per call instead of 4, the most that divide an epoch's 10 steps" in capsys.readouterr().out
 
 
 def test_whole_calls_divide_the_epoch():

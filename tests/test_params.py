@@ -145,8 +145,15 @@ CASES = [
      "variants.baseline_flip_erase.augment_on_the_fly: expected null or "),
     (("variants", "baseline_flip_erase", "augment_on_the_fly", "erasing", "value"), 0,
      "variants.baseline_flip_erase.augment_on_the_fly: expected null or "),
+    (("variants", "baseline_flip_erase", "augment_on_the_fly", "erasing", "aspect_ratio"), [0.3, float("inf")],
+     "variants.baseline_flip_erase.augment_on_the_fly: expected null or .*aspect_ratio: \\[min, max\\] in \\(0, 28\\]"),
+    # The refusal names the section that set steps_per_execution, wherever the strategy was set.
     (("baseline", "strategy"), "mirrored",
-     r"variants.baseline.steps_per_execution: expected 1 with strategy 'mirrored', got 16"),
+     r"baseline.steps_per_execution: expected 1 with strategy 'mirrored', got 16"),
+    (("variants", "kernel7"), {"kernel_sizes": [7, 3], "strategy": "mirrored", "steps_per_execution": 8},
+     r"variants.kernel7.steps_per_execution: expected 1 with strategy 'mirrored', got 8"),
+    (("protocols", "reproduce"), {"strategy": "mirrored", "steps_per_execution": 4},
+     r"protocols.reproduce.steps_per_execution: expected 1 with strategy 'mirrored', got 4"),
     (("protocols", "reproduce"), {"augmentation": "hflip_rotate_shift"},
      "protocols.reproduce.augmentation: set by augmented_variants, not by a protocol"),
 ]
