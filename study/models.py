@@ -15,7 +15,7 @@ from study.files import DataError
 # Evaluation and prediction after training, and the per-epoch validation, run at
 # this batch. At 1,000 the wide `best` model's stages peaked near 3 GiB in their last
 # seconds (its first conv alone makes a 173 MB tensor per batch of 1,000); at 250 a
-# quarter of that, in the same time.
+# quarter of that.
 EVALUATION_BATCH_SIZE = 250
 
 
