@@ -328,17 +328,6 @@ def protocol_overrides(params, path=PARAMS_FILE):
     return protocols[name] or {}
 
 
-def _setting_section(params, variant_where, key):
-    """Which section set `key` of a variant's spec: the variant, the protocol, or `baseline`."""
-    section_name, name = variant_where.split(".", 1)
-    if key in (params[section_name][name] or {}):
-        return variant_where
-    protocol = params.get("protocol", "reproduce")
-    if key in ((params.get("protocols") or {}).get(protocol) or {}):
-        return f"protocols.{protocol}"
-    return "baseline"
-
-
 def model_spec(params, name, seed=None, path=PARAMS_FILE):
     """The full spec of variant `name`: the baseline, the protocol's overrides, then the variant's.
 
@@ -349,7 +338,8 @@ def model_spec(params, name, seed=None, path=PARAMS_FILE):
     baseline = check_keys(section(params, "baseline", path), MODEL_KEYS, "baseline", path)
     if baseline["augmentation"] is not None:
         raise ParamsError(f"{path}: baseline.augmentation: expected null (augmented_variants set it)")
-    baseline = {**baseline, **protocol_overrides(params, path)}
+    protocol = protocol_overrides(params, path)
+    baseline = {**baseline, **protocol}
     names = variant_names(params, path)
     if name not in names:
         raise ParamsError(f"{path}: variants: no variant named {name!r} (known: {', '.join(names)})")
@@ -362,8 +352,11 @@ def model_spec(params, name, seed=None, path=PARAMS_FILE):
     if spec["strategy"] != "default" and spec["steps_per_execution"] != 1:
         # Keras's multi-step loop fails under MirroredStrategy with this input
         # pipeline (an InvalidArgumentError, after the model is built).
-        raise ParamsError(f"{path}: {_setting_section(params, where, 'steps_per_execution')}.steps_per_execution: "
-                          f"expected 1 with strategy {spec['strategy']!r}, got {spec['steps_per_execution']}")
+        # Named where it was set: the variant, then the protocol, then the baseline.
+        setter = (where if "steps_per_execution" in overrides
+                  else f"protocols.{params['protocol']}" if "steps_per_execution" in protocol else "baseline")
+        raise ParamsError(f"{path}: {setter}.steps_per_execution: expected 1 with strategy {spec['strategy']!r}, "
+                          f"got {spec['steps_per_execution']}")
     if section_name == "variants" and spec["augmentation"] is not None:
         raise ParamsError(f"{path}: {where}.augmentation: a variant trained on augmented data belongs under augmented_variants")
     if section_name == "augmented_variants":
