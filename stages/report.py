@@ -16,7 +16,7 @@ from study import artifacts, files, params
 from study.files import DataError
 from study.report import beyond, claims, fidelity, render
 from study.report.compare import compare
-from study.report.inputs import Inputs
+from study.report.inputs import Inputs, mirrored
 
 
 def comparisons_with_baseline(inputs, results):
@@ -45,11 +45,12 @@ def headline(inputs, counted):
             "carried_val": inputs.carried[artifacts.VAL_ACCURACY],
             "carried_test": float(inputs.test_values(artifacts.KFOLD_CARRIED)[0]),
         },
+        "test_mirror": {n: float(inputs.test_values(mirrored(n)).mean()) for n in inputs.mirrored},
         "fidelity": {"within_2sd": counted[0], "numbers": counted[1]},
     }
 
 
-def findings(inputs, results, counted, records, effects):
+def findings(inputs, results, counted, records, effects, mirror_effects):
     best = max(inputs.names, key=lambda n: inputs.test_values(n).mean())
     strongest = beyond.strongest(inputs)
     verdicts = {}
@@ -68,6 +69,14 @@ def findings(inputs, results, counted, records, effects):
         + "; ".join(f"{c['a']} {render.interval_text(c)} (Holm p {render.p_text(c['p_holm'])}, "
                     f"{beyond.verdict(c)})" for c in effects) + ".",
     ]
+    if mirror_effects:
+        top = max(inputs.mirrored, key=lambda n: inputs.test_values(mirrored(n)).mean())
+        helped = sum(beyond.verdict(c) == "helps" for c in mirror_effects)
+        lines.append(
+            f"- Test-time mirror: it helps {helped} of the {len(mirror_effects)} models it is applied to (Holm). "
+            f"The best with it: **{top}**, test {render.test_cell(inputs, mirrored(top))} against "
+            f"{render.test_cell(inputs, top)} without; the ensemble of its seeds with it "
+            f"{render.number(inputs.mirror_ensemble[top])}.")
     return "\n".join(lines)
 
 
@@ -82,23 +91,24 @@ def main():
     counted = fidelity.count(records)
     comparisons = comparisons_with_baseline(inputs, results)
     effects = beyond.augmentation_effects(inputs)
+    mirror_effects = beyond.mirror_effects(inputs)
     family = sum(1 for r in results if "comparison" in r and r["comparison"].get("p_holm") is not None)
     chosen = f"batch {inputs.params['baseline']['batch_size']}, {inputs.params['baseline']['epochs']} epochs"
     report = "\n\n".join([
         "# Fashion-MNIST CNN study: results", render.intro(inputs, family),
-        "## Findings", findings(inputs, results, counted, records, effects),
+        "## Findings", findings(inputs, results, counted, records, effects, mirror_effects),
         "## Protocol", render.protocol_section(inputs, chosen),
         "## Fidelity", render.fidelity_section(records, counted),
         "## Tables", render.table_1(inputs), render.table_2_and_4(inputs, comparisons), render.table_3(inputs),
         render.table_5(inputs), render.figure_3(inputs),
-        "## Beyond the published study", render.beyond_section(inputs, effects, comparisons),
+        "## Beyond the published study", render.beyond_section(inputs, effects, comparisons, mirror_effects),
         "## Every published claim", render.claims_section(results),
         "## Figures", render.figures(inputs),
     ]) + "\n"
     files.write_text(artifacts.REPORT, report)
     files.write_json(artifacts.HEADLINE, headline(inputs, counted))
     files.write_json(artifacts.study_details(), {"fidelity": records, "claims": results, "comparisons": comparisons,
-                                                 "augmentation_effects": effects})
+                                                 "augmentation_effects": effects, "mirror_effects": mirror_effects})
     print(f"report: {artifacts.REPORT}; fidelity {counted[0]} of {counted[1]}; "
           f"{sum(r['verdict'] == 'holds' for r in results)} of {len(results)} published claims hold")
 

@@ -14,6 +14,8 @@ checks that every stage's outputs there are the paths this module builds.
                                                   kfold@<fold>, the same for one fold
     models/kfold_carried.keras, plots/kfold_carried.csv, predictions/kfold_carried.npz,
     metrics/details/kfold_carried.json            kfold_carried: one model carried over every fold
+    predictions/mirror/<variant>/seed_<seed>.npz  mirror@<variant>-<seed>: the same model's answers,
+                                                  each averaged with its answer on the mirrored image
     metrics/details/train/<variant>.json, plots/history/<variant>.csv, plots/curves.csv
                                                   seed_summary: means and sds over seeds
     metrics/details/{evaluate,kfold}.json         evaluate, kfold_summary
@@ -109,6 +111,11 @@ def carried_run():
         "history": os.path.join("plots", f"{KFOLD_CARRIED}.csv"),
         "predictions": os.path.join("predictions", f"{KFOLD_CARRIED}.npz"),
     }
+
+
+def mirror_predictions(variant, seed):
+    """The output of mirror@<variant>-<seed>: test-set answers averaged over each image and its mirror."""
+    return os.path.join("predictions", "mirror", variant, f"seed_{seed}.npz")
 
 
 TRAIN_SUMMARY_DIR = os.path.join(DETAILS_DIR, "train")

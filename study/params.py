@@ -201,6 +201,10 @@ EVALUATE_KEYS = {
     "compare_with_baseline": (lambda v: isinstance(v, list), "a list of variant names"),
 }
 
+MIRROR_KEYS = {
+    "variants": (lambda v: isinstance(v, list), "a list of variant names"),
+}
+
 
 def _describe(value):
     text = repr(value)
@@ -407,6 +411,17 @@ def evaluate_params(params, path=PARAMS_FILE):
     return evaluate
 
 
+def mirror_params(params, path=PARAMS_FILE):
+    mirror = check_keys(section(params, "mirror", path), MIRROR_KEYS, "mirror", path)
+    names = variant_names(params, path)
+    for name in mirror["variants"]:
+        if name not in names:
+            raise ParamsError(f"{path}: mirror.variants: no variant named {name!r} (known: {', '.join(names)})")
+    if len(set(mirror["variants"])) != len(mirror["variants"]):
+        raise ParamsError(f"{path}: mirror.variants: a variant is listed twice")
+    return mirror
+
+
 def check_all(params, path=PARAMS_FILE):
     """Checks every section, as each stage would."""
     data_params(params, path)
@@ -418,6 +433,7 @@ def check_all(params, path=PARAMS_FILE):
         augmentation_params(params, name, path)
     kfold_params(params, path)
     evaluate_params(params, path)
+    mirror_params(params, path)
 
 
 def main():

@@ -96,6 +96,11 @@ def training_stages(params, seeds, variants=None):
     return names
 
 
+def mirror_stages(params, seeds):
+    """The names of the stages mirror@<variant>-<seed> of params.yaml `mirror` for `seeds`."""
+    return [f"mirror@{v}-{s}" for v in params["mirror"]["variants"] for s in seeds]
+
+
 def models_of(root, variant):
     """The model files of a variant (DVC puts a .gitignore beside them)."""
     return sorted(name for name in os.listdir(root / "models" / "train" / variant) if name.endswith(".keras"))
@@ -115,6 +120,7 @@ def test_repro_runs_every_stage(project):
         ["fetch", "prepare", "seed_summary", "evaluate", "kfold_summary", "kfold@0", "kfold@1", "kfold_carried",
          "report"]
         + training_stages(params, [1])
+        + mirror_stages(params, [1])
         + [f"augment@{v}" for v in params["augmented_variants"]]
     )
     assert ran_stages(output) == sorted(expected)
@@ -243,7 +249,8 @@ def test_a_second_seed_trains_only_the_new_seed_and_gives_an_sd(project):
     root, _ = project
     write_params(root / "params.yaml", lambda p: p.update(seeds=[1, 2]))
     params = read_params(root)
-    assert ran_stages(dvc("repro", cwd=root)) == sorted(AFTER_TRAINING + training_stages(params, [2]))
+    assert ran_stages(dvc("repro", cwd=root)) == sorted(
+        AFTER_TRAINING + training_stages(params, [2]) + mirror_stages(params, [2]))
     headline = read_json(root / artifacts.HEADLINE)
     for variant in every_variant(params):
         summary = read_json(root / artifacts.variant_summary(variant))
@@ -254,6 +261,7 @@ def test_a_second_seed_trains_only_the_new_seed_and_gives_an_sd(project):
         header = (root / "plots" / "history" / f"{variant}.csv").read_text().splitlines()[0]
         assert header == "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,val_accuracy_sd,val_loss_sd"
         assert models_of(root, variant) == ["seed_1.keras", "seed_2.keras"]
+    assert list(headline["test_mirror"]) == params["mirror"]["variants"]
     for model in read_json(root / artifacts.evaluate_details())["models"].values():
         accuracies = model["test_accuracy_per_seed"]
         assert list(accuracies) == ["1", "2"]

@@ -157,3 +157,19 @@ def test_augmentation_verdicts_read_the_holm_adjusted_comparison():
 def test_spec_values_are_written_as_params_yaml_writes_them():
     assert [render.yaml_text(v) for v in (None, True, [64, 128], {"warmup_epochs": 1, "decay": "cosine"}, 0.002)] == [
         "null", "true", "[64, 128]", "{warmup_epochs: 1, decay: cosine}", "0.002"]
+
+
+def test_each_mirrored_variant_is_compared_with_itself_without_the_mirror():
+    from study.report import beyond
+    from study.report.inputs import mirrored
+
+    correct = {"a": seeded_correct([0.90] * 3, seed=1), "b": seeded_correct([0.90] * 3, seed=2)}
+    # The mirror mends a's answers on a fixed tenth of the images, and leaves b's as they are.
+    mended = correct["a"] | (np.arange(2000) % 10 == 0)[None]
+    inputs = fake_inputs({**correct, mirrored("a"): mended, mirrored("b"): correct["b"]}, per_seed={})
+    inputs.mirrored = ["a", "b"]
+    effects = beyond.mirror_effects(inputs)
+    assert [(c["a"], c["b"]) for c in effects] == [("a+mirror", "a"), ("b+mirror", "b")]
+    assert effects[0]["difference"] == pytest.approx((mended.mean() - correct["a"].mean()))
+    assert effects[1]["difference"] == 0
+    assert [beyond.verdict(c) for c in effects] == ["helps", "no significant difference"]

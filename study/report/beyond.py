@@ -1,4 +1,4 @@
-"""Beyond the published study: the strongest model of its family at its cost, and whether augmentation helps.
+"""Beyond the published study: the strongest model of its family at its cost, whether augmentation helps, and the test-time mirror.
 
 Both are read from params.yaml's variants, with nothing to configure:
 - the strongest model is the variant with the highest mean validation accuracy
@@ -6,12 +6,14 @@ Both are read from params.yaml's variants, with nothing to configure:
 - each augmented variant is compared with the variant whose spec is the same
   apart from its augmentation (`augmentation`, `augment_on_the_fly`), when one exists.
 The augmentation comparisons are a family of their own, Holm-adjusted together,
-apart from the published claims'.
+apart from the published claims'; so are the test-time mirror's (each variant of
+params.yaml `mirror`, with the mirror against without).
 """
 
 from study import artifacts
 from study.flops import training_flops
 from study.report.compare import adjust, compare
+from study.report.inputs import mirrored
 
 AUGMENTATION_KEYS = ("augmentation", "augment_on_the_fly")
 
@@ -34,6 +36,11 @@ def augmentation_pairs(inputs):
 def augmentation_effects(inputs):
     """Each augmented variant minus its unaugmented twin on test, seed-level, Holm-adjusted over the pairs."""
     return adjust([compare(inputs, augmented, plain) for augmented, plain in augmentation_pairs(inputs)])
+
+
+def mirror_effects(inputs):
+    """Each listed variant's test accuracy with the test-time mirror minus without, seed-level, Holm-adjusted."""
+    return adjust([compare(inputs, mirrored(name), name) for name in inputs.mirrored])
 
 
 def strongest(inputs):

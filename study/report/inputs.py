@@ -25,6 +25,11 @@ def read_published():
         raise DataError(f"{artifacts.PUBLISHED}: not valid YAML: {' '.join(str(error).split())}") from None
 
 
+def mirrored(name):
+    """The name the report gives variant `name`'s answers with the test-time mirror (stage mirror)."""
+    return f"{name}+mirror"
+
+
 class Inputs:
     """The study's figures: per seed, per variant, per fold, and each model's answers on the test set."""
 
@@ -54,6 +59,15 @@ class Inputs:
         self.answers["kfold_ensemble"] = ensemble[None]
         carried, _ = artifacts.read_predictions(artifacts.carried_run()["predictions"], len(self.labels))
         self.answers[artifacts.KFOLD_CARRIED] = carried[None]
+        # The test-time mirror's answers, of the variants params.yaml `mirror` lists.
+        self.mirrored = params.mirror_params(all_params)["variants"]
+        self.mirror_ensemble = {}
+        for name in self.mirrored:
+            answers = [artifacts.read_predictions(artifacts.mirror_predictions(name, s), len(self.labels))
+                       for s in self.seeds]
+            self.answers[mirrored(name)] = np.stack([predicted for predicted, _ in answers])
+            ensemble = np.mean([probabilities for _, probabilities in answers], axis=0).argmax(axis=1)
+            self.mirror_ensemble[name] = float(np.mean(ensemble == self.labels))
         self.correct = {name: answers == self.labels[None] for name, answers in self.answers.items()}
         self._train_size = None
         self.screen = artifacts.read_json(artifacts.PROTOCOL_SCREEN) if os.path.isfile(artifacts.PROTOCOL_SCREEN) else None

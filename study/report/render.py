@@ -210,9 +210,10 @@ def published_best_test(published):
     return max(values)
 
 
-def beyond_section(inputs, effects, comparisons):
+def beyond_section(inputs, effects, comparisons, mirror_effects):
     """`comparisons`: those against the baseline already made (Table 4); the strongest model's is reused."""
     from study.report import beyond
+    from study.report.inputs import mirrored
 
     name = beyond.strongest(inputs)
     made = {c["a"]: c for c in comparisons if c["b"] == "baseline"}
@@ -238,6 +239,14 @@ def beyond_section(inputs, effects, comparisons):
                "verdict"],
               [[f"{c['a']} − {c['b']}", interval_text(c), p_text(c["p_value"]), p_text(c["p_holm"]),
                 f"**{beyond.verdict(c)}**"] for c in effects]),
+        "**Test-time mirror** (params.yaml `mirror`, stage `mirror`): each model's class probabilities on a test "
+        "image and on its left-right mirror, averaged; twice the inference, the same trained models. With the "
+        f"mirror against without, a family of its own ({len(mirror_effects)} comparisons, Holm-adjusted together):",
+        table(["model", "test", "test with the mirror", "with − without [95% CI, seeds then images]", "p (Holm)",
+               "verdict", "ensemble of the seeds, with the mirror"],
+              [[c["b"], test_cell(inputs, c["b"]), test_cell(inputs, mirrored(c["b"])), interval_text(c),
+                p_text(c["p_holm"]), f"**{beyond.verdict(c)}**", number(inputs.mirror_ensemble[c["b"]])]
+               for c in mirror_effects]),
     ]
     return "\n\n".join(lines)
 
