@@ -71,9 +71,12 @@ def findings(inputs, results, counted, records, effects, mirror_effects):
     ]
     if mirror_effects:
         top = max(inputs.mirrored, key=lambda n: inputs.test_values(mirrored(n)).mean())
-        helped = sum(beyond.verdict(c) == "helps" for c in mirror_effects)
+        counts = {}
+        for c in mirror_effects:
+            counts[beyond.verdict(c)] = counts.get(beyond.verdict(c), 0) + 1
         lines.append(
-            f"- Test-time mirror: it helps {helped} of the {len(mirror_effects)} models it is applied to (Holm). "
+            f"- Test-time mirror, on {len(mirror_effects)} models (Holm): "
+            + ", ".join(f"{verdict} {count}" for verdict, count in counts.items()) + ". "
             f"The best with it: **{top}**, test {render.test_cell(inputs, mirrored(top))} against "
             f"{render.test_cell(inputs, top)} without; the ensemble of its seeds with it "
             f"{render.number(inputs.mirror_ensemble[top])}.")
