@@ -12,6 +12,8 @@ evaluation and both k-folds (study/report/inputs.py lists them). Writes
   metrics/details/study.json   every comparison, claim verdict and fidelity record
 """
 
+from collections import Counter
+
 from study import artifacts, files, params
 from study.files import DataError
 from study.report import beyond, claims, fidelity, render
@@ -71,9 +73,7 @@ def findings(inputs, results, counted, records, effects, mirror_effects):
     ]
     if mirror_effects:
         top = max(inputs.mirrored, key=lambda n: inputs.test_values(mirrored(n)).mean())
-        counts = {}
-        for c in mirror_effects:
-            counts[beyond.verdict(c)] = counts.get(beyond.verdict(c), 0) + 1
+        counts = Counter(beyond.verdict(c) for c in mirror_effects)
         lines.append(
             f"- Test-time mirror, on {len(mirror_effects)} models (Holm): "
             + ", ".join(f"{verdict} {count}" for verdict, count in counts.items()) + ". "

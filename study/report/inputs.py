@@ -11,7 +11,7 @@ import os
 import numpy as np
 import yaml
 
-from study import artifacts, files, params
+from study import artifacts, evaluation, files, params
 from study.files import DataError
 
 
@@ -66,7 +66,7 @@ class Inputs:
             answers = [artifacts.read_predictions(artifacts.mirror_predictions(name, s), len(self.labels))
                        for s in self.seeds]
             self.answers[mirrored(name)] = np.stack([predicted for predicted, _ in answers])
-            ensemble = np.mean([probabilities for _, probabilities in answers], axis=0).argmax(axis=1)
+            ensemble = evaluation.average_probabilities([probabilities for _, probabilities in answers]).argmax(axis=1)
             self.mirror_ensemble[name] = float(np.mean(ensemble == self.labels))
         self.correct = {name: answers == self.labels[None] for name, answers in self.answers.items()}
         self._train_size = None
