@@ -17,7 +17,14 @@ import shutil
 import numpy as np
 
 from study import artifacts, files
-from study.models import EVALUATION_BATCH_SIZE, build_model, learning_rate_at, learning_rate_schedule, predict_probabilities
+from study.models import (
+    EVALUATION_BATCH_SIZE,
+    build_model,
+    learning_rate_at,
+    learning_rate_schedule,
+    predict_probabilities,
+    smoothed_crossentropy_class,
+)
 
 CHECKPOINT_ROOT = "checkpoints"
 EVALUATION_CHUNK_SIZE = 10 * EVALUATION_BATCH_SIZE  # images handed to model.evaluate at once
@@ -109,6 +116,7 @@ class Checkpoint:
             if state["fingerprint"] != self.fingerprint:
                 print(f"{self.directory}: checkpoint of other params or data, starting afresh")
                 return None
+            smoothed_crossentropy_class()  # a checkpoint trained with label smoothing names this loss
             model = keras.models.load_model(self.model_path, safe_mode=True)
         except FileNotFoundError:
             return None

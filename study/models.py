@@ -6,6 +6,7 @@ The baseline spec gives the published study's Annex 1 network:
 with 225,034 parameters, trained with Adam.
 """
 
+import functools
 import os
 import zipfile
 
@@ -76,6 +77,49 @@ def build_optimizer(spec, steps_per_epoch=None):
     raise ValueError(f"unknown optimizer {spec['optimizer']!r}")
 
 
+@functools.cache
+def smoothed_crossentropy_class():
+    """The loss class of label smoothing on integer labels, registered with Keras once per process.
+
+    Keras's sparse cross-entropy has no label smoothing, and its categorical one
+    wants one-hot labels. This loss one-hots the integer labels inside the step,
+    so the data, the accuracy metric and every stage keep their integer labels.
+    Registration lets saved models and checkpoints with this loss load again
+    under safe_mode; it happens when the class is first asked for, so modules
+    that never train or load a model never import Keras.
+    """
+    import keras
+
+    @keras.saving.register_keras_serializable(package="study")
+    class SmoothedSparseCategoricalCrossentropy(keras.losses.Loss):
+        def __init__(self, label_smoothing, name="smoothed_sparse_categorical_crossentropy", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.label_smoothing = float(label_smoothing)
+
+        def call(self, y_true, y_pred):
+            labels = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")
+            one_hot = keras.ops.one_hot(labels, NUM_CLASSES, dtype=y_pred.dtype)
+            return keras.losses.categorical_crossentropy(one_hot, y_pred, label_smoothing=self.label_smoothing)
+
+        def get_config(self):
+            return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+    return SmoothedSparseCategoricalCrossentropy
+
+
+def build_loss(spec):
+    """The loss of `spec`: the published cross-entropy, or with its targets smoothed.
+
+    With label_smoothing S > 0 the target of each image is 1 - S + S/10 on its class
+    and S/10 on the other nine (Szegedy et al. 2016), which keeps the model from
+    driving its answers to certainty on training images. At 0 it is Keras's own
+    sparse cross-entropy, so the models trained before the key existed are unchanged.
+    """
+    if spec["label_smoothing"] == 0:
+        return "sparse_categorical_crossentropy"
+    return smoothed_crossentropy_class()(label_smoothing=spec["label_smoothing"])
+
+
 def _activated(make_layer, spec, dtype):
     """The layer `make_layer(activation)` makes, then its activation.
 
@@ -123,7 +167,7 @@ def build_model(spec, name="model", steps_per_epoch=None):
     model = keras.Sequential(layers, name=name)
     model.compile(
         optimizer=build_optimizer(spec, steps_per_epoch),
-        loss="sparse_categorical_crossentropy",
+        loss=build_loss(spec),
         metrics=["accuracy"],
         # Several steps per call into TensorFlow: the same steps in the same order,
         # with less of Python's overhead between them, which dominates at small batches.
@@ -147,6 +191,7 @@ def load_model(path):
     check_model_file(path)
     import keras
 
+    smoothed_crossentropy_class()  # a model trained with label smoothing names this loss
     try:
         return keras.models.load_model(path, safe_mode=True)
     except Exception as error:  # Keras raises many kinds for a file that is not a model.

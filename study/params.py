@@ -164,6 +164,7 @@ MODEL_KEYS = {
     "optimizer": (one_of("adam", "sgd", "rmsprop"), "one of adam, sgd, rmsprop"),
     "learning_rate": (positive_number, "a number > 0"),
     "momentum": (rate, "a number in [0, 1)"),
+    "label_smoothing": (rate, "a number in [0, 1)"),
     "lr_schedule": (lr_schedule, "null, {drop_every_epochs: positive integer, factor: number in (0, 1]} "
                                  "or {warmup_epochs: integer >= 0, decay: cosine}"),
     "augmentation": (optional_text, "null or the name of an entry of `augmentations`"),

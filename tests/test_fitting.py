@@ -146,7 +146,7 @@ def test_each_epoch_runs_exactly_its_steps_when_steps_per_execution_does_not_div
 
     spec = {"filters": [4], "kernel_sizes": [3], "pool_size": 2, "conv_dropout_rate": 0.0, "dense_units": 8,
             "dense_dropout_rate": 0.0, "activation": "relu", "batch_norm": False, "optimizer": "adam",
-            "learning_rate": 0.001, "momentum": 0.0, "lr_schedule": None, "augmentation": None,
+            "learning_rate": 0.001, "momentum": 0.0, "label_smoothing": 0.0, "lr_schedule": None, "augmentation": None,
             "augment_on_the_fly": None, "epochs": 3, "batch_size": 32, "precision": "float32",
             "jit_compile": False, "steps_per_execution": 4, "threads": None, "strategy": "default", "seed": 0}
     rng = np.random.default_rng(0)

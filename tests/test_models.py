@@ -163,3 +163,47 @@ def test_the_fast_protocol_builds(keras):
     assert rate_at(model.optimizer, 0) == 0.0
     assert rate_at(model.optimizer, 188) == pytest.approx(spec["learning_rate"], rel=1e-5)  # one epoch of warm-up
     keras.backend.clear_session()
+
+
+def test_label_smoothing_zero_is_kerass_own_sparse_crossentropy():
+    spec = params.model_spec(ALL_PARAMS, "baseline")
+    assert spec["label_smoothing"] == 0 and models.build_loss(spec) == "sparse_categorical_crossentropy"
+
+
+def test_label_smoothed_loss_is_the_hand_computed_cross_entropy_of_smoothed_targets(keras):
+    import numpy as np
+
+    spec = {**params.model_spec(ALL_PARAMS, "baseline"), "filters": [4], "kernel_sizes": [3], "dense_units": 8,
+            "label_smoothing": 0.2, "steps_per_execution": 1}
+    model = models.build_model(spec, name="smoothed")
+    rng = np.random.default_rng(0)
+    x, y = rng.random((40, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 40).astype(np.uint8)
+    probabilities = model.predict(x, verbose=0).astype(np.float64)
+    # Target 1 - 0.2 + 0.02 on the true class and 0.02 on each other: -sum(target * log p), averaged over images.
+    targets = np.full((40, 10), 0.02)
+    targets[np.arange(40), y] += 0.8
+    expected = -(targets * np.log(probabilities)).sum(axis=1).mean()
+    loss, _ = model.evaluate(x, y, batch_size=40, verbose=0)
+    assert loss == pytest.approx(expected, rel=1e-5)
+    plain_loss = -np.log(probabilities[np.arange(40), y]).mean()
+    assert abs(loss - plain_loss) > 1e-3  # the smoothing is really applied
+    keras.backend.clear_session()
+
+
+def test_a_label_smoothed_model_loads_in_a_fresh_process(keras, tmp_path):
+    """A saved model names its loss class; models.load_model registers it before loading (safe_mode on)."""
+    import subprocess
+    import sys
+
+    spec = {**params.model_spec(ALL_PARAMS, "baseline"), "filters": [4], "kernel_sizes": [3], "dense_units": 8,
+            "label_smoothing": 0.1}
+    models.build_model(spec, name="smoothed").save(tmp_path / "smoothed.keras")
+    keras.backend.clear_session()
+    script = (
+        "from study import models; model = models.load_model(%r); "
+        "print(type(model.loss).__name__, model.loss.label_smoothing)" % str(tmp_path / "smoothed.keras")
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["SmoothedSparseCategoricalCrossentropy", "0.1"]

@@ -61,9 +61,9 @@ def train_to_the_end(root, variant="baseline", seed=SEED):
 def outputs(root, variant="baseline", seed=SEED):
     """(metrics bytes, history bytes, model weights) of a finished training run."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import keras
+    from study.models import load_model
 
-    model = keras.models.load_model(root / f"models/train/{variant}/seed_{seed}.keras")
+    model = load_model(str(root / f"models/train/{variant}/seed_{seed}.keras"))
     return (
         (root / f"metrics/seeds/{variant}/seed_{seed}.json").read_bytes(),
         (root / f"plots/seeds/{variant}/seed_{seed}.csv").read_bytes(),
@@ -154,6 +154,26 @@ def test_augmented_on_the_fly_and_step_decay_resume_to_the_same_result(variant, 
     killed_after = kill_after(resumed, 1, 3, variant)
     assert f"resuming after epoch {killed_after}" in train_to_the_end(resumed, variant)
     assert_same_outputs(first, outputs(resumed, variant))
+
+
+def test_label_smoothed_training_killed_and_resumed_matches(tmp_path_factory):
+    """The checkpoint of a model with the smoothed loss (a class of ours) loads again and resumes exactly."""
+
+    def smoothed_project(root):
+        params = make_project(root, epochs=3)
+        params["variants"]["smoothed"] = {"label_smoothing": 0.1}
+        with open(root / "params.yaml", "w") as stream:
+            yaml.safe_dump(params, stream)
+
+    whole = tmp_path_factory.mktemp("smoothed_whole")
+    smoothed_project(whole)
+    train_to_the_end(whole, "smoothed")
+    first = outputs(whole, "smoothed")
+    resumed = tmp_path_factory.mktemp("smoothed_resumed")
+    smoothed_project(resumed)
+    killed_after = kill_after(resumed, 1, 3, "smoothed")
+    assert f"resuming after epoch {killed_after}" in train_to_the_end(resumed, "smoothed")
+    assert_same_outputs(first, outputs(resumed, "smoothed"))
 
 
 def test_fast_protocol_killed_and_resumed_matches_and_follows_its_schedule(tmp_path_factory):
