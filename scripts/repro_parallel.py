@@ -47,7 +47,10 @@ def changed_trainings(allow_missing=False, first=()):
     from dvc.repo import Repo
 
     with Repo(".") as repo:
-        planned = repo.reproduce(dry=True, allow_missing=allow_missing)
+        # Only the trainings and what they read are planned: a later stage that reads
+        # a model not trained yet (a new variant's mirror@) would fail a dry run.
+        trainings = [stage.addressing for stage in repo.index.stages if stage.addressing.startswith(TRAINING_STAGES)]
+        planned = repo.reproduce(targets=trainings, dry=True, allow_missing=allow_missing) if trainings else []
     stages = [(stage.addressing, stage.cmd) for stage in planned if stage.addressing.startswith(TRAINING_STAGES)]
     # The most work first (images times FLOPs per image, from params.yaml), so that
     # a long training is not left to run alone at the end.

@@ -31,6 +31,8 @@ def fake_dvc(monkeypatch, planned, calls):
         def __exit__(self, *exception):
             return False
 
+        index = SimpleNamespace(stages=[SimpleNamespace(addressing=name) for name, _ in planned + LATER])
+
         def reproduce(self, **options):
             calls.append(options)
             return [SimpleNamespace(addressing=name, cmd=command) for name, command in planned]
@@ -47,6 +49,8 @@ PLANNED = [
     ("kfold_carried", "python -m stages.kfold_carried"),
     ("evaluate", "python -m stages.evaluate"),
 ]
+# Stages of the pipeline that are not trainings: never planned for the dry run.
+LATER = [("mirror@wide-42", "python -m stages.mirror wide --seed 42")]
 # (images, spec) per stage as study.flops.study_trainings gives them; the work is images x FLOPs of the spec.
 TRAININGS = {
     "train baseline --seed 42": (100, {"flops": 1}),
@@ -55,6 +59,8 @@ TRAININGS = {
     "kfold 0": (80, {"flops": 1}),
     "kfold_carried": (400, {"flops": 1}),
 }
+
+TRAINING_NAMES = ["train@baseline-42", "train@wide-42", "train_augmented@copies-42", "kfold@0", "kfold_carried"]
 
 
 @pytest.fixture
@@ -73,7 +79,7 @@ def test_trainings_only_the_most_work_first(repro_parallel, planned):
         "train@wide-42", "kfold_carried", "train_augmented@copies-42", "train@baseline-42", "kfold@0",
     ]
     assert dict(stages)["kfold@0"] == "python -m stages.kfold 0"
-    assert planned == [{"dry": True, "allow_missing": False}]
+    assert planned == [{"targets": TRAINING_NAMES, "dry": True, "allow_missing": False}]
 
 
 def test_chosen_stages_first_and_allow_missing_passed_on(repro_parallel, planned):
@@ -81,4 +87,24 @@ def test_chosen_stages_first_and_allow_missing_passed_on(repro_parallel, planned
     assert [name for name, _ in stages] == [
         "kfold_carried", "train@baseline-42", "kfold@0", "train@wide-42", "train_augmented@copies-42",
     ]
-    assert planned == [{"dry": True, "allow_missing": True}]
+    assert planned == [{"targets": TRAINING_NAMES, "dry": True, "allow_missing": True}]
+
+
+def test_a_new_variants_later_stage_does_not_stop_the_plan(repro_parallel, tmp_path, monkeypatch):
+    """Real DVC: a stage reading a model not trained yet (a new variant's mirror@) is left out of the dry run."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    pipeline = {"stages": {
+        "train": {"foreach": ["new"], "do": {"cmd": "echo model > ${item}.keras", "outs": ["${item}.keras"]}},
+        "mirror": {"foreach": ["new"], "do": {"cmd": "cp ${item}.keras ${item}.npz", "deps": ["${item}.keras"],
+                                              "outs": ["${item}.npz"]}},
+    }}
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(pipeline))
+    subprocess.run([sys.executable, "-m", "dvc", "init", "--no-scm", "-q"], cwd=tmp_path, check=True)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(repro_parallel, "study_trainings", lambda all_params: {})
+    monkeypatch.setattr(repro_parallel.params, "load", lambda: {})
+    assert repro_parallel.changed_trainings() == [("train@new", "echo model > new.keras")]
