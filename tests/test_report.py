@@ -117,8 +117,8 @@ def test_each_augmented_variant_is_paired_with_its_unaugmented_twin():
     params = {
         "baseline": {"filters": [8, 16], "kernel_sizes": [3, 3], "pool_size": 2, "conv_dropout_rate": 0.25,
                      "dense_units": 16, "dense_dropout_rate": 0.25, "activation": "relu", "batch_norm": False,
-                     "optimizer": "adam", "learning_rate": 0.001, "momentum": 0.0, "label_smoothing": 0.0, "lr_schedule": None,
-                     "augmentation": None, "augment_on_the_fly": None, "epochs": 2, "batch_size": 32,
+                     "optimizer": "adam", "learning_rate": 0.001, "momentum": 0.0, "label_smoothing": 0.0,
+                     "lr_schedule": None, "augmentation": None, "augment_on_the_fly": None, "epochs": 2, "batch_size": 32,
                      "precision": "float32", "jit_compile": False, "steps_per_execution": 1, "threads": 1,
                      "strategy": "default"},
         "protocol": "reproduce", "protocols": {"reproduce": {}},
@@ -129,6 +129,9 @@ def test_each_augmented_variant_is_paired_with_its_unaugmented_twin():
             "wide_shifted": {"dense_units": 32,
                              "augment_on_the_fly": {"max_shift_pixels": 2, "horizontal_flip_probability": 0.0}},
             "orphan": {"epochs": 3, "augment_on_the_fly": {"max_shift_pixels": 1, "horizontal_flip_probability": 0.0}},
+            "smoothed_shifted": {"label_smoothing": 0.1,
+                                 "augment_on_the_fly": {"max_shift_pixels": 2, "horizontal_flip_probability": 0.5}},
+            "smoothed_longer": {"label_smoothing": 0.1, "epochs": 3},
         },
         "augmented_variants": {"copied": {"augmentation": "flip"}},
         "augmentations": {"flip": {"copies": 1, "max_rotation_degrees": 0, "max_shift_pixels": 0,
@@ -138,8 +141,11 @@ def test_each_augmented_variant_is_paired_with_its_unaugmented_twin():
     names = [*params["variants"], *params["augmented_variants"]]
     inputs = types.SimpleNamespace(specs={name: study_params.model_spec(params, name) for name in names})
     # "orphan" also trains longer: no variant differs from it in augmentation alone.
+    # "smoothed_shifted" is also smoothed: its twin in augmentation alone would be smoothed too.
     assert beyond.augmentation_pairs(inputs) == [("shifted", "baseline"), ("wide_shifted", "wide"),
                                                  ("copied", "baseline")]
+    # Label smoothing is paired the same way: "smoothed_longer" also trains longer than any one-hot variant.
+    assert beyond.one_factor_pairs(inputs, {"label_smoothing": 0.0}) == [("smoothed_shifted", "shifted")]
 
 
 def test_augmentation_verdicts_read_the_holm_adjusted_comparison():
@@ -173,3 +179,18 @@ def test_each_mirrored_variant_is_compared_with_itself_without_the_mirror():
     assert effects[0]["difference"] == pytest.approx((mended.mean() - correct["a"].mean()))
     assert effects[1]["difference"] == 0
     assert [beyond.verdict(c) for c in effects] == ["helps", "no significant difference"]
+
+
+def test_label_smoothing_is_compared_with_its_one_hot_twin():
+    from study.report import beyond
+
+    plain = seeded_correct([0.90] * 3, seed=1)
+    smoothed = plain | (np.arange(2000) % 20 == 0)[None]  # right on a further twentieth of the images
+    inputs = fake_inputs({"plain": plain, "smoothed": smoothed, "other": plain}, per_seed={})
+    spec = {"label_smoothing": 0.0, "epochs": 2}
+    inputs.specs = {"plain": spec, "smoothed": {**spec, "label_smoothing": 0.1}, "other": {**spec, "epochs": 3}}
+    effects = beyond.smoothing_effects(inputs)
+    assert [(c["a"], c["b"]) for c in effects] == [("smoothed", "plain")]
+    assert effects[0]["difference"] == pytest.approx(smoothed.mean() - plain.mean())
+    assert beyond.verdict(effects[0]) == "helps"
+    assert effects[0]["p_holm"] == effects[0]["p_value"]  # a family of one

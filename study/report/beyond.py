@@ -1,12 +1,14 @@
-"""Beyond the published study: the strongest model of its family at its cost, whether augmentation helps, and the test-time mirror.
+"""Beyond the published study: the strongest model of its family at its cost, whether augmentation and label smoothing help, and the test-time mirror.
 
 Both are read from params.yaml's variants, with nothing to configure:
 - the strongest model is the variant with the highest mean validation accuracy
   (the published study's own way of choosing, never the test set);
 - each augmented variant is compared with the variant whose spec is the same
-  apart from its augmentation (`augmentation`, `augment_on_the_fly`), when one exists.
+  apart from its augmentation (`augmentation`, `augment_on_the_fly`), when one exists;
+- each label-smoothed variant likewise with the variant the same apart from
+  `label_smoothing: 0`.
 The augmentation comparisons are a family of their own, Holm-adjusted together,
-apart from the published claims'; so are the test-time mirror's (each variant of
+apart from the published claims'; so are label smoothing's and the test-time mirror's (each variant of
 params.yaml `mirror`, with the mirror against without).
 """
 
@@ -18,24 +20,36 @@ from study.report.inputs import mirrored
 AUGMENTATION_KEYS = ("augmentation", "augment_on_the_fly")
 
 
-def augmentation_pairs(inputs):
-    """[(augmented variant, the same variant without augmentation)], in params order."""
+def one_factor_pairs(inputs, off):
+    """[(variant, twin)], in params order: each variant with a factor on, and the variant
+    whose spec is the same with the factor off. `off`: {key: the value that turns it off}."""
     all_specs = inputs.specs
-    plain = {name: spec for name, spec in all_specs.items() if all(spec[k] is None for k in AUGMENTATION_KEYS)}
+    plain = {name: spec for name, spec in all_specs.items() if all(spec[k] == v for k, v in off.items())}
     pairs = []
     for name, spec in all_specs.items():
         if name in plain:
             continue
-        stripped = {**spec, **{key: None for key in AUGMENTATION_KEYS}}
+        stripped = {**spec, **off}
         partner = next((other for other, other_spec in plain.items() if other_spec == stripped), None)
         if partner is not None:
             pairs.append((name, partner))
     return pairs
 
 
+def augmentation_pairs(inputs):
+    """[(augmented variant, the same variant without augmentation)], in params order."""
+    return one_factor_pairs(inputs, {key: None for key in AUGMENTATION_KEYS})
+
+
 def augmentation_effects(inputs):
     """Each augmented variant minus its unaugmented twin on test, seed-level, Holm-adjusted over the pairs."""
     return adjust([compare(inputs, augmented, plain) for augmented, plain in augmentation_pairs(inputs)])
+
+
+def smoothing_effects(inputs):
+    """Each label-smoothed variant minus its twin with one-hot targets, seed-level, Holm-adjusted over the pairs."""
+    pairs = one_factor_pairs(inputs, {"label_smoothing": 0.0})
+    return adjust([compare(inputs, smoothed, plain) for smoothed, plain in pairs])
 
 
 def mirror_effects(inputs):

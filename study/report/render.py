@@ -210,7 +210,7 @@ def published_best_test(published):
     return max(values)
 
 
-def beyond_section(inputs, effects, comparisons, mirror_effects):
+def beyond_section(inputs, effects, comparisons, mirror_effects, smoothing_effects=()):
     """`comparisons`: those against the baseline already made (Table 4); the strongest model's is reused."""
     from study.report import beyond
     from study.report.inputs import mirrored
@@ -239,6 +239,13 @@ def beyond_section(inputs, effects, comparisons, mirror_effects):
                "verdict"],
               [[f"{c['a']} − {c['b']}", interval_text(c), p_text(c["p_value"]), p_text(c["p_holm"]),
                 f"**{beyond.verdict(c)}**"] for c in effects]),
+        *([f"**Label smoothing against the same model without it** (params.yaml `label_smoothing`; each smoothed "
+           f"variant against the variant whose spec differs only in it; {len(smoothing_effects)} comparison(s), "
+           "Holm-adjusted together):",
+           table(["smoothed − one-hot targets", "difference [95% CI, seeds then images]", "p (bootstrap)",
+                  "p (Holm)", "verdict"],
+                 [[f"{c['a']} − {c['b']}", interval_text(c), p_text(c["p_value"]), p_text(c["p_holm"]),
+                   f"**{beyond.verdict(c)}**"] for c in smoothing_effects])] if smoothing_effects else []),
         "**Test-time mirror** (params.yaml `mirror`, stage `mirror`): each model's class probabilities on a test "
         "image and on its left-right mirror, averaged; twice the inference, the same trained models. With the "
         f"mirror against without, a family of its own ({len(mirror_effects)} comparisons, Holm-adjusted together):",
