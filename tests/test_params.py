@@ -25,9 +25,13 @@ def test_real_params_pass(real):
     assert params.variant_names(real) == [
         "baseline", "kernel7", "batchnorm", "sgd", "sigmoid", "baseline_lr", "baseline_shift_flip", "baseline_flip_erase",
         "baseline_no_dropout", "baseline_no_dropout_flip_erase", "best", "best_without_augmentation", "best_less_dropout",
-        "best_less_dropout_without_augmentation", "best_less_dropout_36_epochs", "baseline_aug", "baseline_aug_no_vflip",
-        "baseline_aug_hflip",
+        "best_less_dropout_without_augmentation", "best_less_dropout_36_epochs",
+        "best_less_dropout_36_epochs_label_smoothing", "baseline_aug", "baseline_aug_no_vflip", "baseline_aug_hflip",
     ]
+    # The label-smoothed model is the 36-epoch one with only its targets smoothed.
+    longer = params.model_spec(real, "best_less_dropout_36_epochs")
+    smoothed = params.model_spec(real, "best_less_dropout_36_epochs_label_smoothing")
+    assert longer["label_smoothing"] == 0 and {**smoothed, "label_smoothing": 0.0} == longer
     # YAML's merge key makes best_without_augmentation `best` minus its augmentation, all else equal.
     best, without = params.model_spec(real, "best"), params.model_spec(real, "best_without_augmentation")
     assert best["augment_on_the_fly"] is not None and without["augment_on_the_fly"] is None
