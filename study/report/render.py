@@ -240,8 +240,8 @@ def beyond_section(inputs, effects, comparisons, mirror_effects, smoothing_effec
               [[f"{c['a']} − {c['b']}", interval_text(c), p_text(c["p_value"]), p_text(c["p_holm"]),
                 f"**{beyond.verdict(c)}**"] for c in effects]),
         *([f"**Label smoothing against the same model without it** (params.yaml `label_smoothing`; each smoothed "
-           f"variant against the variant whose spec differs only in it; {len(smoothing_effects)} comparison(s), "
-           "Holm-adjusted together):",
+           f"variant against the variant whose spec differs only in it; a family of its own, "
+           f"{len(smoothing_effects)} comparison{'s' if len(smoothing_effects) != 1 else ''}, Holm-adjusted together):",
            table(["smoothed − one-hot targets", "difference [95% CI, seeds then images]", "p (bootstrap)",
                   "p (Holm)", "verdict"],
                  [[f"{c['a']} − {c['b']}", interval_text(c), p_text(c["p_value"]), p_text(c["p_holm"]),
