@@ -52,7 +52,7 @@ def headline(inputs, counted):
     }
 
 
-def findings(inputs, results, counted, records, effects, mirror_effects, smoothing_effects=()):
+def findings(inputs, results, counted, records, effects, mirror_effects, smoothing_effects):
     best = max(inputs.names, key=lambda n: inputs.test_values(n).mean())
     strongest = beyond.strongest(inputs)
     verdicts = {}
@@ -109,7 +109,8 @@ def main():
         "## Fidelity", render.fidelity_section(records, counted),
         "## Tables", render.table_1(inputs), render.table_2_and_4(inputs, comparisons), render.table_3(inputs),
         render.table_5(inputs), render.figure_3(inputs),
-        "## Beyond the published study", render.beyond_section(inputs, effects, comparisons, mirror_effects, smoothing_effects),
+        "## Beyond the published study",
+        render.beyond_section(inputs, effects, comparisons, mirror_effects, smoothing_effects),
         "## Every published claim", render.claims_section(results),
         "## Figures", render.figures(inputs),
     ]) + "\n"

@@ -165,9 +165,9 @@ def test_the_fast_protocol_builds(keras):
     keras.backend.clear_session()
 
 
-def test_label_smoothing_zero_is_kerass_own_sparse_crossentropy():
-    spec = params.model_spec(ALL_PARAMS, "baseline")
-    assert spec["label_smoothing"] == 0 and models.build_loss(spec) == "sparse_categorical_crossentropy"
+def test_label_smoothing_zero_is_keras_own_sparse_crossentropy():
+    assert models.build_loss({"label_smoothing": 0}) == "sparse_categorical_crossentropy"
+    assert models.build_loss({"label_smoothing": 0.0}) == "sparse_categorical_crossentropy"
 
 
 def test_label_smoothed_loss_is_the_hand_computed_cross_entropy_of_smoothed_targets(keras):
@@ -176,8 +176,11 @@ def test_label_smoothed_loss_is_the_hand_computed_cross_entropy_of_smoothed_targ
     spec = {**params.model_spec(ALL_PARAMS, "baseline"), "filters": [4], "kernel_sizes": [3], "dense_units": 8,
             "label_smoothing": 0.2, "steps_per_execution": 1}
     model = models.build_model(spec, name="smoothed")
+    # Output biases 0..9 make the answers far from uniform whatever the random weights, and the labels
+    # 7-9 are among the likeliest classes, so the smoothed loss stands well above the plain one.
+    model.layers[-1].bias.assign(np.arange(10, dtype=np.float32))
     rng = np.random.default_rng(0)
-    x, y = rng.random((40, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 40).astype(np.uint8)
+    x, y = rng.random((40, 28, 28, 1), dtype=np.float32), rng.integers(7, 10, 40).astype(np.uint8)
     probabilities = model.predict(x, verbose=0).astype(np.float64)
     # Target 1 - 0.2 + 0.02 on the true class and 0.02 on each other: -sum(target * log p), averaged over images.
     targets = np.full((40, 10), 0.02)
@@ -186,7 +189,7 @@ def test_label_smoothed_loss_is_the_hand_computed_cross_entropy_of_smoothed_targ
     loss, _ = model.evaluate(x, y, batch_size=40, verbose=0)
     assert loss == pytest.approx(expected, rel=1e-5)
     plain_loss = -np.log(probabilities[np.arange(40), y]).mean()
-    assert abs(loss - plain_loss) > 1e-3  # the smoothing is really applied
+    assert loss - plain_loss > 0.3  # the smoothing is really applied
     keras.backend.clear_session()
 
 

@@ -1,6 +1,7 @@
-"""Beyond the published study: the strongest model of its family at its cost, whether augmentation and label smoothing help, and the test-time mirror.
+"""Beyond the published study: the strongest model of its family at its cost, whether
+augmentation and label smoothing help, and the test-time mirror.
 
-Both are read from params.yaml's variants, with nothing to configure:
+Each is read from params.yaml's variants, with nothing to configure:
 - the strongest model is the variant with the highest mean validation accuracy
   (the published study's own way of choosing, never the test set);
 - each augmented variant is compared with the variant whose spec is the same

@@ -210,7 +210,7 @@ def published_best_test(published):
     return max(values)
 
 
-def beyond_section(inputs, effects, comparisons, mirror_effects, smoothing_effects=()):
+def beyond_section(inputs, effects, comparisons, mirror_effects, smoothing_effects):
     """`comparisons`: those against the baseline already made (Table 4); the strongest model's is reused."""
     from study.report import beyond
     from study.report.inputs import mirrored
