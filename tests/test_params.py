@@ -26,7 +26,8 @@ def test_real_params_pass(real):
         "baseline", "kernel7", "batchnorm", "sgd", "sigmoid", "baseline_lr", "baseline_shift_flip", "baseline_flip_erase",
         "baseline_no_dropout", "baseline_no_dropout_flip_erase", "best", "best_without_augmentation", "best_less_dropout",
         "best_less_dropout_without_augmentation", "best_less_dropout_36_epochs",
-        "best_less_dropout_36_epochs_label_smoothing", "baseline_aug", "baseline_aug_no_vflip", "baseline_aug_hflip",
+        "best_less_dropout_36_epochs_label_smoothing", "best_less_dropout_36_epochs_batch_64", "baseline_aug",
+        "baseline_aug_no_vflip", "baseline_aug_hflip",
     ]
     # The label-smoothed model is the 36-epoch one with only its targets smoothed.
     longer = params.model_spec(real, "best_less_dropout_36_epochs")
