@@ -52,6 +52,12 @@ def headline(inputs, counted):
     }
 
 
+def effects_text(effects):
+    """One-factor comparisons in a sentence: each variant's difference, Holm p and verdict."""
+    return "; ".join(f"{c['a']} {render.interval_text(c)} (Holm p {render.p_text(c['p_holm'])}, "
+                     f"{beyond.verdict(c)})" for c in effects) + "."
+
+
 def findings(inputs, results, counted, records, effects, mirror_effects, smoothing_effects):
     best = max(inputs.names, key=lambda n: inputs.test_values(n).mean())
     strongest = beyond.strongest(inputs)
@@ -67,14 +73,10 @@ def findings(inputs, results, counted, records, effects, mirror_effects, smoothi
         "- Published claims: " + "; ".join(f"{len(keys)} {verdict}" for verdict, keys in verdicts.items()) + ".",
         f"- Beyond the published study: the strongest model in validation is **{strongest}** "
         f"({beyond.cost(inputs, strongest)['params']:,} parameters), test {render.test_cell(inputs, strongest)}. "
-        "Augmentation against the same model without it: "
-        + "; ".join(f"{c['a']} {render.interval_text(c)} (Holm p {render.p_text(c['p_holm'])}, "
-                    f"{beyond.verdict(c)})" for c in effects) + ".",
+        "Augmentation against the same model without it: " + effects_text(effects),
     ]
     if smoothing_effects:
-        lines.append("- Label smoothing against the same model without it: "
-                     + "; ".join(f"{c['a']} {render.interval_text(c)} (Holm p {render.p_text(c['p_holm'])}, "
-                                 f"{beyond.verdict(c)})" for c in smoothing_effects) + ".")
+        lines.append("- Label smoothing against the same model without it: " + effects_text(smoothing_effects))
     if mirror_effects:
         top = max(inputs.mirrored, key=lambda n: inputs.test_values(mirrored(n)).mean())
         counts = Counter(beyond.verdict(c) for c in mirror_effects)

@@ -22,8 +22,8 @@ from study.models import (
     build_model,
     learning_rate_at,
     learning_rate_schedule,
+    load_keras_model,
     predict_probabilities,
-    smoothed_crossentropy_class,
 )
 
 CHECKPOINT_ROOT = "checkpoints"
@@ -108,16 +108,13 @@ class Checkpoint:
 
     def load(self):
         """(model, history rows) of the last finished epoch, or None to start afresh."""
-        import keras
-
         try:
             with open(self.state_path) as stream:
                 state = json.load(stream)
             if state["fingerprint"] != self.fingerprint:
                 print(f"{self.directory}: checkpoint of other params or data, starting afresh")
                 return None
-            smoothed_crossentropy_class()  # a checkpoint trained with label smoothing names this loss
-            model = keras.models.load_model(self.model_path, safe_mode=True)
+            model = load_keras_model(self.model_path)
         except FileNotFoundError:
             return None
         except Exception as error:  # A checkpoint cut short by a crash: start afresh.

@@ -186,14 +186,20 @@ def check_model_file(path):
         raise DataError(f"{path}: not a Keras model (a .keras file is a zip archive, this one is not)")
 
 
-def load_model(path):
-    """A trained Keras model, loaded with safe_mode (no arbitrary code from the file)."""
-    check_model_file(path)
+def load_keras_model(path):
+    """Keras's load_model with safe_mode (no arbitrary code from the file), after registering the
+    study's own loss, which a model trained with label smoothing names."""
     import keras
 
-    smoothed_crossentropy_class()  # a model trained with label smoothing names this loss
+    smoothed_crossentropy_class()
+    return keras.models.load_model(path, safe_mode=True)
+
+
+def load_model(path):
+    """A trained model of the study; a missing or unreadable file ends in one DataError naming it."""
+    check_model_file(path)
     try:
-        return keras.models.load_model(path, safe_mode=True)
+        return load_keras_model(path)
     except Exception as error:  # Keras raises many kinds for a file that is not a model.
         raise DataError(f"{path}: not a Keras model ({type(error).__name__}: {error})") from None
 

@@ -210,6 +210,15 @@ def published_best_test(published):
     return max(values)
 
 
+def one_factor_table(header, effects):
+    """Each variant against its twin with one factor off (study.report.beyond.one_factor_pairs)."""
+    from study.report import beyond
+
+    return table([header, "difference [95% CI, seeds then images]", "p (bootstrap)", "p (Holm)", "verdict"],
+                 [[f"{c['a']} − {c['b']}", interval_text(c), p_text(c["p_value"]), p_text(c["p_holm"]),
+                   f"**{beyond.verdict(c)}**"] for c in effects])
+
+
 def beyond_section(inputs, effects, comparisons, mirror_effects, smoothing_effects):
     """`comparisons`: those against the baseline already made (Table 4); the strongest model's is reused."""
     from study.report import beyond
@@ -235,17 +244,11 @@ def beyond_section(inputs, effects, comparisons, mirror_effects, smoothing_effec
         f"**Augmentation against the same model without it** (each augmented variant against the variant whose "
         f"spec differs only in its augmentation; a family of its own, {len(effects)} comparisons, Holm-adjusted "
         "together):",
-        table(["augmented − without", "difference [95% CI, seeds then images]", "p (bootstrap)", "p (Holm)",
-               "verdict"],
-              [[f"{c['a']} − {c['b']}", interval_text(c), p_text(c["p_value"]), p_text(c["p_holm"]),
-                f"**{beyond.verdict(c)}**"] for c in effects]),
+        one_factor_table("augmented − without", effects),
         *([f"**Label smoothing against the same model without it** (params.yaml `label_smoothing`; each smoothed "
            f"variant against the variant whose spec differs only in it; a family of its own, "
            f"{len(smoothing_effects)} comparison{'s' if len(smoothing_effects) != 1 else ''}, Holm-adjusted together):",
-           table(["smoothed − one-hot targets", "difference [95% CI, seeds then images]", "p (bootstrap)",
-                  "p (Holm)", "verdict"],
-                 [[f"{c['a']} − {c['b']}", interval_text(c), p_text(c["p_value"]), p_text(c["p_holm"]),
-                   f"**{beyond.verdict(c)}**"] for c in smoothing_effects])] if smoothing_effects else []),
+           one_factor_table("smoothed − one-hot targets", smoothing_effects)] if smoothing_effects else []),
         "**Test-time mirror** (params.yaml `mirror`, stage `mirror`): each model's class probabilities on a test "
         "image and on its left-right mirror, averaged; twice the inference, the same trained models. With the "
         f"mirror against without, a family of its own ({len(mirror_effects)} comparisons, Holm-adjusted together):",
