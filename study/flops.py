@@ -2,8 +2,9 @@
 
     python -m study.flops            # every variant of params.yaml
 
-One multiply-add is 2 FLOPs. A 'valid' Conv2D of a k x k kernel from c_in to
-c_out channels on an h x w output costs 2 k^2 c_in c_out h w; a Dense layer
+One multiply-add is 2 FLOPs. A Conv2D of a k x k kernel from c_in to c_out
+channels on an h x w output costs 2 k^2 c_in c_out h w (a 'same' one counts its
+zero-padded products too, as the hardware does them); a Dense layer
 2 n_in n_out. Pooling, dropout, activations, batch norm and the softmax are
 elementwise and left out (under 1% of the baseline). Training costs about three
 times the forward pass: the backward pass computes the gradients of both the
@@ -18,7 +19,7 @@ def forward_flops(spec):
     """FLOPs of one image's forward pass through the convolutions and dense layers."""
     size, channels, total = IMAGE_SIZE, 1, 0
     for filters, kernel_size in zip(spec["filters"], spec["kernel_sizes"]):
-        size = size - kernel_size + 1
+        size = params.conv_output_size(size, kernel_size, spec["padding"])
         total += 2 * kernel_size * kernel_size * channels * filters * size * size
         size //= spec["pool_size"]
         channels = filters

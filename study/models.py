@@ -150,7 +150,8 @@ def build_model(spec, name="model", steps_per_epoch=None):
     layers = [keras.Input(shape=IMAGE_SHAPE)]
     for filters, kernel_size in zip(spec["filters"], spec["kernel_sizes"]):
         layers += _activated(
-            lambda activation: keras.layers.Conv2D(filters, kernel_size, activation=activation, **dtype), spec, dtype
+            lambda activation: keras.layers.Conv2D(
+                filters, kernel_size, padding=spec["padding"], activation=activation, **dtype), spec, dtype
         )
         layers += [
             keras.layers.MaxPooling2D(pool_size=spec["pool_size"], **dtype),

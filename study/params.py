@@ -156,6 +156,7 @@ MODEL_KEYS = {
     "filters": (positive_int_list, "a non-empty list of positive integers"),
     "kernel_sizes": (positive_int_list, "a non-empty list of positive integers, one per conv layer"),
     "pool_size": (positive_int, "a positive integer"),
+    "padding": (one_of("valid", "same"), "valid or same"),
     "conv_dropout_rate": (rate, "a number in [0, 1)"),
     "dense_units": (positive_int, "a positive integer"),
     "dense_dropout_rate": (rate, "a number in [0, 1)"),
@@ -261,6 +262,12 @@ def prepare_params(params, path=PARAMS_FILE):
     return check_keys(section(params, "prepare", path), PREPARE_KEYS, "prepare", path)
 
 
+def conv_output_size(size, kernel_size, padding):
+    """The height (or width) of a Conv2D's output on a size x size input: a 'valid' kernel
+    only visits positions where it fits whole, a 'same' one zero-pads to keep the size."""
+    return size if padding == "same" else size - kernel_size + 1
+
+
 def _check_model_shape(spec, where, path):
     if len(spec["kernel_sizes"]) != len(spec["filters"]):
         raise ParamsError(
@@ -269,8 +276,7 @@ def _check_model_shape(spec, where, path):
         )
     size = IMAGE_SIZE
     for kernel_size in spec["kernel_sizes"]:
-        # Each block is a 'valid' convolution followed by max pooling.
-        size = (size - kernel_size + 1) // spec["pool_size"]
+        size = conv_output_size(size, kernel_size, spec["padding"]) // spec["pool_size"]
         if size < 1:
             raise ParamsError(
                 f"{path}: {where}.kernel_sizes: {spec['kernel_sizes']} with pool_size "

@@ -16,7 +16,7 @@ def hand_count(spec):
     size, channels, total = 28, 1, 0
     for filters, kernel in zip(spec["filters"], spec["kernel_sizes"]):
         total += kernel * kernel * channels * filters + filters + bn * filters
-        size = (size - kernel + 1) // spec["pool_size"]
+        size = (size if spec["padding"] == "same" else size - kernel + 1) // spec["pool_size"]
         channels = filters
     flat = size * size * channels
     total += flat * spec["dense_units"] + spec["dense_units"] + bn * spec["dense_units"]
