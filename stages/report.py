@@ -58,7 +58,7 @@ def effects_text(effects):
                      f"{beyond.verdict(c)})" for c in effects) + "."
 
 
-def findings(inputs, results, counted, records, effects, mirror_effects, smoothing_effects):
+def findings(inputs, results, counted, records, effects, mirror_effects, factor_effects):
     best = max(inputs.names, key=lambda n: inputs.test_values(n).mean())
     strongest = beyond.strongest(inputs)
     verdicts = {}
@@ -75,8 +75,9 @@ def findings(inputs, results, counted, records, effects, mirror_effects, smoothi
         f"({beyond.cost(inputs, strongest)['params']:,} parameters), test {render.test_cell(inputs, strongest)}. "
         "Augmentation against the same model without it: " + effects_text(effects),
     ]
-    if smoothing_effects:
-        lines.append("- Label smoothing against the same model without it: " + effects_text(smoothing_effects))
+    for key, _, title, _ in beyond.FACTORS:
+        if key in factor_effects:
+            lines.append(f"- {title} against the same model without it: " + effects_text(factor_effects[key]))
     if mirror_effects:
         top = max(inputs.mirrored, key=lambda n: inputs.test_values(mirrored(n)).mean())
         counts = Counter(beyond.verdict(c) for c in mirror_effects)
@@ -101,18 +102,18 @@ def main():
     comparisons = comparisons_with_baseline(inputs, results)
     effects = beyond.augmentation_effects(inputs)
     mirror_effects = beyond.mirror_effects(inputs)
-    smoothing_effects = beyond.smoothing_effects(inputs)
+    factor_effects = beyond.factor_effects(inputs)
     family = sum(1 for r in results if "comparison" in r and r["comparison"].get("p_holm") is not None)
     chosen = f"batch {inputs.params['baseline']['batch_size']}, {inputs.params['baseline']['epochs']} epochs"
     report = "\n\n".join([
         "# Fashion-MNIST CNN study: results", render.intro(inputs, family),
-        "## Findings", findings(inputs, results, counted, records, effects, mirror_effects, smoothing_effects),
+        "## Findings", findings(inputs, results, counted, records, effects, mirror_effects, factor_effects),
         "## Protocol", render.protocol_section(inputs, chosen),
         "## Fidelity", render.fidelity_section(records, counted),
         "## Tables", render.table_1(inputs), render.table_2_and_4(inputs, comparisons), render.table_3(inputs),
         render.table_5(inputs), render.figure_3(inputs),
         "## Beyond the published study",
-        render.beyond_section(inputs, effects, comparisons, mirror_effects, smoothing_effects),
+        render.beyond_section(inputs, effects, comparisons, mirror_effects, factor_effects),
         "## Every published claim", render.claims_section(results),
         "## Figures", render.figures(inputs),
     ]) + "\n"
@@ -120,7 +121,7 @@ def main():
     files.write_json(artifacts.HEADLINE, headline(inputs, counted))
     files.write_json(artifacts.study_details(), {"fidelity": records, "claims": results, "comparisons": comparisons,
                                                  "augmentation_effects": effects, "mirror_effects": mirror_effects,
-                                                 "label_smoothing_effects": smoothing_effects})
+                                                 **{f"{key}_effects": value for key, value in factor_effects.items()}})
     print(f"report: {artifacts.REPORT}; fidelity {counted[0]} of {counted[1]}; "
           f"{sum(r['verdict'] == 'holds' for r in results)} of {len(results)} published claims hold")
 

@@ -144,7 +144,8 @@ def test_training_batches_erase_afresh_each_epoch_and_the_same_on_a_rerun():
 def test_each_epoch_runs_exactly_its_steps_when_steps_per_execution_does_not_divide_them(tmp_path, capsys):
     import keras
 
-    spec = {"filters": [4], "kernel_sizes": [3], "pool_size": 2, "conv_dropout_rate": 0.0, "dense_units": 8,
+    spec = {"filters": [4], "kernel_sizes": [3], "pool_size": 2, "padding": "valid", "conv_dropout_rate": 0.0,
+            "dense_units": 8,
             "dense_dropout_rate": 0.0, "activation": "relu", "batch_norm": False, "optimizer": "adam",
             "learning_rate": 0.001, "momentum": 0.0, "label_smoothing": 0.0, "lr_schedule": None, "augmentation": None,
             "augment_on_the_fly": None, "epochs": 3, "batch_size": 32, "precision": "float32",

@@ -21,6 +21,16 @@ def test_baseline_by_hand():
     assert flops.training_flops(spec) == 3 * 5_262_080  # about 15.8 MFLOP per trained image
 
 
+def test_same_padding_by_hand():
+    """Zero-padded convs keep their input's size, so the pools alone shrink the image: 28 -> 14 -> 7."""
+    conv1 = 2 * 3 * 3 * 1 * 32 * 28 * 28
+    conv2 = 2 * 3 * 3 * 32 * 64 * 14 * 14
+    dense1 = 2 * (7 * 7 * 64) * 128
+    dense2 = 2 * 128 * 10
+    spec = {**params.model_spec(ALL_PARAMS, "baseline", 42), "padding": "same"}
+    assert flops.forward_flops(spec) == conv1 + conv2 + dense1 + dense2 == 8_482_304
+
+
 @pytest.mark.parametrize("name", params.variant_names(ALL_PARAMS))
 def test_every_variant_matches_its_keras_layers(name):
     """The count from the spec equals the count from the built model's layer shapes."""

@@ -54,6 +54,15 @@ def test_expected_counts_differ_between_variants():
     assert counts["sgd"] == counts["sigmoid"] == counts["baseline_lr"] == 225_034
 
 
+def test_same_padding_count_by_hand():
+    # conv 9*64+64 and BN 4*64; conv 9*64*128+128 and BN 4*128; 7*7*128 inputs to
+    # Dense256 and its BN; then Dense10. The valid twin sees 5*5*128 (898,314 in all).
+    counts = {name: hand_count(params.model_spec(ALL_PARAMS, name))
+              for name in ("best_less_dropout_36_epochs", "best_less_dropout_36_epochs_same_padding")}
+    assert counts["best_less_dropout_36_epochs_same_padding"] == 896 + 74_368 + (6272 * 256 + 256 + 1024) + 2570
+    assert counts["best_less_dropout_36_epochs_same_padding"] - counts["best_less_dropout_36_epochs"] == (49 - 25) * 128 * 256
+
+
 def test_optimizer_of_the_spec(keras):
     sgd = models.build_optimizer(params.model_spec(ALL_PARAMS, "sgd"))
     assert type(sgd).__name__ == "SGD"

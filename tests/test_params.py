@@ -26,13 +26,15 @@ def test_real_params_pass(real):
         "baseline", "kernel7", "batchnorm", "sgd", "sigmoid", "baseline_lr", "baseline_shift_flip", "baseline_flip_erase",
         "baseline_no_dropout", "baseline_no_dropout_flip_erase", "best", "best_without_augmentation", "best_less_dropout",
         "best_less_dropout_without_augmentation", "best_less_dropout_36_epochs",
-        "best_less_dropout_36_epochs_label_smoothing", "best_less_dropout_36_epochs_batch_64", "baseline_aug",
-        "baseline_aug_no_vflip", "baseline_aug_hflip",
+        "best_less_dropout_36_epochs_label_smoothing", "best_less_dropout_36_epochs_batch_64",
+        "best_less_dropout_36_epochs_same_padding", "baseline_aug", "baseline_aug_no_vflip", "baseline_aug_hflip",
     ]
     # The label-smoothed model is the 36-epoch one with only its targets smoothed.
     longer = params.model_spec(real, "best_less_dropout_36_epochs")
     smoothed = params.model_spec(real, "best_less_dropout_36_epochs_label_smoothing")
     assert longer["label_smoothing"] == 0 and {**smoothed, "label_smoothing": 0.0} == longer
+    padded = params.model_spec(real, "best_less_dropout_36_epochs_same_padding")
+    assert longer["padding"] == "valid" and {**padded, "padding": "valid"} == longer
     # YAML's merge key makes best_without_augmentation `best` minus its augmentation, all else equal.
     best, without = params.model_spec(real, "best"), params.model_spec(real, "best_without_augmentation")
     assert best["augment_on_the_fly"] is not None and without["augment_on_the_fly"] is None
@@ -103,6 +105,11 @@ CASES = [
     (("variants", "kernel7"), {"kernel_sizes": [7]},
      r"variants.kernel7.kernel_sizes: expected one kernel size per conv layer \(2, as in filters\), got \[7\]"),
     (("variants", "kernel7"), {"kernel_sizes": [15, 15]}, "variants.kernel7.kernel_sizes: .* shrinks the 28x28 image to nothing"),
+    (("baseline", "padding"), "full", "baseline.padding: expected valid or same, got 'full'"),
+    (("baseline", "padding"), DELETE, "baseline.padding: missing key, expected valid or same"),
+    # Same padding keeps each conv's size, so only the pools shrink: 28 -> 14 -> 7 -> 3 -> 1 -> 0.
+    (("variants", "kernel7"), {"filters": [8] * 5, "kernel_sizes": [3] * 5, "padding": "same"},
+     "variants.kernel7.kernel_sizes: .* shrinks the 28x28 image to nothing"),
     (("kfold", "folds"), [0, 5], "kfold.folds: fold 5 does not exist with n_splits 5"),
     (("kfold", "seed"), 2**32, "kfold.seed: expected an integer from 0 to 4294967295, got 4294967296"),
     (("kfold", "seed"), -1, "kfold.seed: expected an integer from 0 to 4294967295, got -1"),

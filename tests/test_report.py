@@ -115,7 +115,7 @@ def test_each_augmented_variant_is_paired_with_its_unaugmented_twin():
     from study.report import beyond
 
     params = {
-        "baseline": {"filters": [8, 16], "kernel_sizes": [3, 3], "pool_size": 2, "conv_dropout_rate": 0.25,
+        "baseline": {"filters": [8, 16], "kernel_sizes": [3, 3], "pool_size": 2, "padding": "valid", "conv_dropout_rate": 0.25,
                      "dense_units": 16, "dense_dropout_rate": 0.25, "activation": "relu", "batch_norm": False,
                      "optimizer": "adam", "learning_rate": 0.001, "momentum": 0.0, "label_smoothing": 0.0,
                      "lr_schedule": None, "augmentation": None, "augment_on_the_fly": None, "epochs": 2,
@@ -181,16 +181,22 @@ def test_each_mirrored_variant_is_compared_with_itself_without_the_mirror():
     assert [beyond.verdict(c) for c in effects] == ["helps", "no significant difference"]
 
 
-def test_label_smoothing_is_compared_with_its_one_hot_twin():
+def test_each_factor_is_compared_with_its_twin_without_it():
     from study.report import beyond
 
     plain = seeded_correct([0.90] * 3, seed=1)
     smoothed = plain | (np.arange(2000) % 20 == 0)[None]  # right on a further twentieth of the images
-    inputs = fake_inputs({"plain": plain, "smoothed": smoothed, "other": plain}, per_seed={})
-    spec = {"label_smoothing": 0.0, "epochs": 2}
-    inputs.specs = {"plain": spec, "smoothed": {**spec, "label_smoothing": 0.1}, "other": {**spec, "epochs": 3}}
-    effects = beyond.smoothing_effects(inputs)
-    assert [(c["a"], c["b"]) for c in effects] == [("smoothed", "plain")]
-    assert effects[0]["difference"] == pytest.approx(smoothed.mean() - plain.mean())
-    assert beyond.verdict(effects[0]) == "helps"
-    assert effects[0]["p_holm"] == effects[0]["p_value"]  # a family of one
+    inputs = fake_inputs({"plain": plain, "smoothed": smoothed, "other": plain, "padded": plain}, per_seed={})
+    spec = {"label_smoothing": 0.0, "padding": "valid", "epochs": 2}
+    inputs.specs = {"plain": spec, "smoothed": {**spec, "label_smoothing": 0.1}, "other": {**spec, "epochs": 3},
+                    "padded": {**spec, "padding": "same"}}
+    effects = beyond.factor_effects(inputs)
+    assert list(effects) == ["label_smoothing", "padding"]
+    assert [(c["a"], c["b"]) for c in effects["label_smoothing"]] == [("smoothed", "plain")]
+    assert effects["label_smoothing"][0]["difference"] == pytest.approx(smoothed.mean() - plain.mean())
+    assert beyond.verdict(effects["label_smoothing"][0]) == "helps"
+    assert effects["label_smoothing"][0]["p_holm"] == effects["label_smoothing"][0]["p_value"]  # a family of one
+    assert [(c["a"], c["b"], c["difference"]) for c in effects["padding"]] == [("padded", "plain", 0)]
+    # A factor that no variant switches on has no family, and no table in the report.
+    inputs.specs["padded"] = {**spec, "epochs": 4}
+    assert list(beyond.factor_effects(inputs)) == ["label_smoothing"]

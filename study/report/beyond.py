@@ -1,15 +1,15 @@
 """Beyond the published study: the strongest model of its family at its cost, whether
-augmentation and label smoothing help, and the test-time mirror.
+augmentation, label smoothing and same padding help, and the test-time mirror.
 
 Each is read from params.yaml's variants, with nothing to configure:
 - the strongest model is the variant with the highest mean validation accuracy
   (the published study's own way of choosing, never the test set);
 - each augmented variant is compared with the variant whose spec is the same
   apart from its augmentation (`augmentation`, `augment_on_the_fly`), when one exists;
-- each label-smoothed variant likewise with the variant the same apart from
-  `label_smoothing: 0`.
+- each variant with a factor of FACTORS on likewise with the variant the same
+  apart from that factor off (`label_smoothing: 0`, `padding: valid`).
 The augmentation comparisons are a family of their own, Holm-adjusted together,
-apart from the published claims'; so are label smoothing's and the test-time mirror's (each variant of
+apart from the published claims'; so are each factor's and the test-time mirror's (each variant of
 params.yaml `mirror`, with the mirror against without).
 """
 
@@ -47,10 +47,23 @@ def augmentation_effects(inputs):
     return adjust([compare(inputs, augmented, plain) for augmented, plain in augmentation_pairs(inputs)])
 
 
-def smoothing_effects(inputs):
-    """Each label-smoothed variant minus its twin with one-hot targets, seed-level, Holm-adjusted over the pairs."""
-    pairs = one_factor_pairs(inputs, {"label_smoothing": 0.0})
-    return adjust([compare(inputs, smoothed, plain) for smoothed, plain in pairs])
+# The other single factors the report tests, each a family of its own: (params key,
+# the value that turns it off, what the report calls it, the header of its table).
+FACTORS = (
+    ("label_smoothing", 0.0, "Label smoothing", "smoothed − one-hot targets"),
+    ("padding", "valid", "Same padding", "same − valid padding"),
+)
+
+
+def factor_effects(inputs):
+    """{key of FACTORS: each variant with the factor on minus its twin with it off, seed-level,
+    Holm-adjusted over that factor's pairs}, for the factors that have a pair."""
+    effects = {}
+    for key, off, _, _ in FACTORS:
+        pairs = one_factor_pairs(inputs, {key: off})
+        if pairs:
+            effects[key] = adjust([compare(inputs, on, plain) for on, plain in pairs])
+    return effects
 
 
 def mirror_effects(inputs):

@@ -219,7 +219,7 @@ def one_factor_table(header, effects):
                    f"**{beyond.verdict(c)}**"] for c in effects])
 
 
-def beyond_section(inputs, effects, comparisons, mirror_effects, smoothing_effects):
+def beyond_section(inputs, effects, comparisons, mirror_effects, factor_effects):
     """`comparisons`: those against the baseline already made (Table 4); the strongest model's is reused."""
     from study.report import beyond
     from study.report.inputs import mirrored
@@ -245,10 +245,12 @@ def beyond_section(inputs, effects, comparisons, mirror_effects, smoothing_effec
         f"spec differs only in its augmentation; a family of its own, {len(effects)} comparisons, Holm-adjusted "
         "together):",
         one_factor_table("augmented − without", effects),
-        *([f"**Label smoothing against the same model without it** (params.yaml `label_smoothing`; each smoothed "
-           f"variant against the variant whose spec differs only in it; a family of its own, "
-           f"{len(smoothing_effects)} comparison{'s' if len(smoothing_effects) != 1 else ''}, Holm-adjusted together):",
-           one_factor_table("smoothed − one-hot targets", smoothing_effects)] if smoothing_effects else []),
+        *(part for key, off, title, header in beyond.FACTORS if key in factor_effects for part in (
+            f"**{title} against the same model without it** (params.yaml `{key}`; each variant against the "
+            f"variant whose spec differs only in `{key}: {yaml_text(off)}`; a family of its own, "
+            f"{len(factor_effects[key])} comparison{'s' if len(factor_effects[key]) != 1 else ''}, "
+            "Holm-adjusted together):",
+            one_factor_table(header, factor_effects[key]))),
         "**Test-time mirror** (params.yaml `mirror`, stage `mirror`): each model's class probabilities on a test "
         "image and on its left-right mirror, averaged; twice the inference, the same trained models. With the "
         f"mirror against without, a family of its own ({len(mirror_effects)} comparisons, Holm-adjusted together):",
