@@ -27,7 +27,8 @@ def test_real_params_pass(real):
         "baseline_no_dropout", "baseline_no_dropout_flip_erase", "best", "best_without_augmentation", "best_less_dropout",
         "best_less_dropout_without_augmentation", "best_less_dropout_36_epochs",
         "best_less_dropout_36_epochs_label_smoothing", "best_less_dropout_36_epochs_batch_64",
-        "best_less_dropout_36_epochs_same_padding", "baseline_aug", "baseline_aug_no_vflip", "baseline_aug_hflip",
+        "best_less_dropout_36_epochs_same_padding", "best_less_dropout_same_padding", "baseline_aug",
+        "baseline_aug_no_vflip", "baseline_aug_hflip",
     ]
     # The label-smoothed model is the 36-epoch one with only its targets smoothed.
     longer = params.model_spec(real, "best_less_dropout_36_epochs")
