@@ -23,3 +23,13 @@ def test_tiny_benchmark_prints_its_table():
                   "default / plain_same_batch: "):
         assert label in out
     assert "wrote" not in out  # the tiny mode never overwrites metrics/benchmark.json
+
+
+def test_step_parts_prints_every_part():
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.step_parts", "--repeats", "2", "--rounds", "1"],
+        cwd=PROJECT, capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    for label in ("CPU: ", "train_step (+ Adam, metrics)", "Dropout", "Keras's way", "8-bit draws"):
+        assert label in completed.stdout
