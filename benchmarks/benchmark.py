@@ -3,6 +3,7 @@
     python -m benchmarks.benchmark            # the real data, about 16 minutes; writes metrics/benchmark.json
     python -m benchmarks.benchmark --tiny     # tiny random data, a minute: proves it runs (the test suite's)
     python -m benchmarks.benchmark --study    # only the study section: logs/resources/ against the arithmetic bound
+    python -m benchmarks.benchmark --output metrics/benchmark-intel-xeon.json   # another machine's run, beside this one
 
 Each contender runs in its own process, on the baseline model. Step time, in
 `--repeats` rounds that interleave every setup (a noisy machine slows whole
@@ -11,6 +12,7 @@ is reported with the lowest and highest):
   plain_same_batch     the plain script (benchmarks/plain_keras.py) at the protocol's batch and precision
   default              our training path (study/fitting.py) at the `reproduce` protocol, one training
   default_two_at_once  two such trainings side by side, as scripts/repro_parallel.py runs the study
+  default_bf16[_two_at_once]  the same in bf16 mixed precision: a what-if (the study trains in float32)
   levers               our model at Keras's defaults with one setting changed (benchmarks/contender.py)
 Time to validation accuracy TARGET_ACCURACY, one full training each: (a) `plain`, the
 plain script at Keras's defaults (batch 32, 15 epochs), and (c) `fast`, our path at
@@ -118,14 +120,15 @@ def step_setups(tiny):
     from benchmarks.contender import CONTENDERS, LEVERS
 
     levers = list(LEVERS)[:2] if tiny else list(LEVERS)  # tiny: the plumbing of one lever besides the reference
-    return [*CONTENDERS, "default_two_at_once", *(f"lever:{name}" for name in levers)]
+    return [*CONTENDERS, "default_two_at_once", "default_bf16_two_at_once", *(f"lever:{name}" for name in levers)]
 
 
 def run_setup(setup, data, scratch):
     """One round of `setup`: images/s (the sum of both processes for two at once) and peak memory."""
-    if setup == "default_two_at_once":
+    if setup.endswith("_two_at_once"):
+        one = setup.removesuffix("_two_at_once")
         with ThreadPoolExecutor(max_workers=2) as pool:
-            results = list(pool.map(lambda _: run_contender(["steps", "--setup", "default", "--data", data], scratch),
+            results = list(pool.map(lambda _: run_contender(["steps", "--setup", one, "--data", data], scratch),
                                     range(2)))
         return {"images_per_s": sum(r["batch_size"] / r["median_step_s"] for r in results),
                 "batch_size": results[0]["batch_size"], "peak_rss_mib": max(r["peak_rss_mib"] for r in results)}
@@ -162,23 +165,27 @@ def main():
                         "records in logs/resources/ and the arithmetic bound; rewrites that section of "
                         "metrics/benchmark.json")
     parser.add_argument("--study-wall-s", type=float, help="the whole study's measured wall time, to record beside the bound")
+    parser.add_argument("--output", default=OUTPUT, help=f"where the figures go (default {OUTPUT}); a run on another "
+                        "CPU family goes beside it, so that each file holds figures measured side by side in one run")
     arguments = parser.parse_args()
     if arguments.study:
         gemm = gemm_gflops()
         study = study_section(gemm, arguments.study_wall_s)
         print(f"CPU: {study['cpu']}; fp32 GEMM {gemm:.0f} GFLOP/s")
+        # A fresh clone has no logs/resources/ records: then there is no peak to print.
+        peak = study["largest_peak_rss_mib"]
         print(f"study: arithmetic bound {study['bound_s'] / 60:.1f} min; stages recorded {study['stages_wall_s'] / 60:.1f} "
               f"min ({study['training_stages_wall_s'] / 60:.1f} in trainings, run two at a time); largest peak "
-              f"{study['largest_peak_rss_mib']:.0f} MiB" + (f"; wall {study['wall_s'] / 60:.1f} min, "
+              + ("none recorded" if peak is None else f"{peak:.0f} MiB") + (f"; wall {study['wall_s'] / 60:.1f} min, "
               f"{study['wall_s'] / study['bound_s']:.2f}x the bound" if study["wall_s"] else ""))
         if study["missing_records"]:
             print(f"no record for: {', '.join(study['missing_records'])}")
         results = {}
-        if os.path.isfile(OUTPUT):
-            with open(OUTPUT) as stream:
+        if os.path.isfile(arguments.output):
+            with open(arguments.output) as stream:
                 results = json.load(stream)
-        files.write_json(OUTPUT, {**results, "study": study})
-        print(f"wrote the study section of {OUTPUT}")
+        files.write_json(arguments.output, {**results, "study": study})
+        print(f"wrote the study section of {arguments.output}")
         return
     flops = training_flops(params.model_spec(params.load(), "baseline", 42))
     with tempfile.TemporaryDirectory() as scratch:
@@ -202,8 +209,8 @@ def main():
             results["study"] = study_section(gemm)
     print_table(results)
     if not arguments.tiny:
-        files.write_json(OUTPUT, results)
-        print(f"wrote {OUTPUT}")
+        files.write_json(arguments.output, results)
+        print(f"wrote {arguments.output}")
 
 
 def ratios(results):
@@ -214,6 +221,9 @@ def ratios(results):
         "default_vs_plain_same_batch": steps["default"]["images_per_s"] / steps["plain_same_batch"]["images_per_s"],
         "two_at_once_vs_plain_same_batch":
             steps["default_two_at_once"]["images_per_s"] / steps["plain_same_batch"]["images_per_s"],
+        "bf16_vs_plain_same_batch": steps["default_bf16"]["images_per_s"] / steps["plain_same_batch"]["images_per_s"],
+        "bf16_two_at_once_vs_plain_same_batch":
+            steps["default_bf16_two_at_once"]["images_per_s"] / steps["plain_same_batch"]["images_per_s"],
         "fast_sooner_than_plain": plain / fast if plain and fast else None,
     }
 
@@ -239,6 +249,8 @@ def print_table(results):
           f"{ratio['two_at_once_vs_plain_same_batch']:.2f}x; "
           + ("plain or fast never reached the target" if ratio["fast_sooner_than_plain"] is None
              else f"fast reaches the target {ratio['fast_sooner_than_plain']:.2f}x sooner than plain"))
+    print(f"what-if, the study in bf16: one training {ratio['bf16_vs_plain_same_batch']:.2f}x, two at once "
+          f"{ratio['bf16_two_at_once_vs_plain_same_batch']:.2f}x plain_same_batch")
     if results["stages"]:
         worst = max(results["stages"], key=lambda record: record["peak_rss_mib"])
         total = sum(record["wall_s"] for record in results["stages"])

@@ -20,10 +20,11 @@ import numpy as np  # noqa: E402
 # Step-time setups, each on the baseline model. The contenders:
 #   plain_same_batch  the plain script (benchmarks/plain_keras.py) at the protocol's batch and precision
 #   default           our training path (study/fitting.py) at the `reproduce` protocol, as the study runs it
+#   default_bf16      the same in bf16 mixed precision: what the study would gain by retraining in bf16
 # Then the levers: our model with Keras's defaults (TensorFlow's threads, one step per call, no op
 # determinism, `model.fit` on arrays) and one setting changed, so each lever's worth is read
 # against the same reference.
-CONTENDERS = ("plain_same_batch", "default")
+CONTENDERS = ("plain_same_batch", "default", "default_bf16")
 LEVERS = {
     "reference (Keras defaults)": {},
     "steps_per_execution 16": {"steps_per_execution": 16},
@@ -135,13 +136,15 @@ def run_steps(setup, data_dir):
     """The median step time of `setup` (a contender or `lever:<name>`) after the tracing epoch."""
     train_data, val_data = load(data_dir)
     val_data = (val_data[0][:1000], val_data[1][:1000])
-    if setup == "default":
+    if setup in ("default", "default_bf16"):
         from study import fitting
 
         spec = {**protocol_spec("reproduce"), "epochs": STEP_EPOCHS}
+        if setup == "default_bf16":
+            spec["precision"] = "mixed_bfloat16"
         timer = make_timer(time.perf_counter(), 2.0, spec["steps_per_execution"])
         with tempfile.TemporaryDirectory() as checkpoints:
-            fitting.train("benchmark_default", spec, _slice(train_data, spec["batch_size"]), val_data,
+            fitting.train(f"benchmark_{setup}", spec, _slice(train_data, spec["batch_size"]), val_data,
                           checkpoint_root=checkpoints, callbacks=[timer])
         return {"batch_size": spec["batch_size"], "threads": spec["threads"], "steps": len(timer.warm_steps()),
                 "median_step_s": float(np.median(timer.warm_steps()))}
