@@ -162,8 +162,7 @@ def main():
     parser.add_argument("--tiny", action="store_true", help="tiny random data, one round; writes nothing")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds of the step-time setups")
     parser.add_argument("--study", action="store_true", help="only the study section: the GEMM rate, the stages' "
-                        "records in logs/resources/ and the arithmetic bound; rewrites that section of "
-                        "metrics/benchmark.json")
+                        "records in logs/resources/ and the arithmetic bound; rewrites that section of --output")
     parser.add_argument("--study-wall-s", type=float, help="the whole study's measured wall time, to record beside the bound")
     parser.add_argument("--output", default=OUTPUT, help=f"where the figures go (default {OUTPUT}); a run on another "
                         "CPU family goes beside it, so that each file holds figures measured side by side in one run")
