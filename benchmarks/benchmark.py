@@ -117,10 +117,10 @@ def stage_resources():
 
 
 def step_setups(tiny):
-    from benchmarks.contender import CONTENDERS, LEVERS
+    from benchmarks.contender import CONTENDERS, LEVERS, OUR_PATH
 
     levers = list(LEVERS)[:2] if tiny else list(LEVERS)  # tiny: the plumbing of one lever besides the reference
-    return [*CONTENDERS, "default_two_at_once", "default_bf16_two_at_once", *(f"lever:{name}" for name in levers)]
+    return [*CONTENDERS, *(f"{name}_two_at_once" for name in OUR_PATH), *(f"lever:{name}" for name in levers)]
 
 
 def run_setup(setup, data, scratch):
@@ -216,13 +216,15 @@ def ratios(results):
     """The issue's yardsticks: our path against plain Keras at the same batch, and fast against plain to the target."""
     steps = results["steps"]
     plain, fast = results["plain"]["seconds_to_target"], results["fast"]["seconds_to_target"]
+
+    def against_plain(setup):
+        return steps[setup]["images_per_s"] / steps["plain_same_batch"]["images_per_s"]
+
     return {
-        "default_vs_plain_same_batch": steps["default"]["images_per_s"] / steps["plain_same_batch"]["images_per_s"],
-        "two_at_once_vs_plain_same_batch":
-            steps["default_two_at_once"]["images_per_s"] / steps["plain_same_batch"]["images_per_s"],
-        "bf16_vs_plain_same_batch": steps["default_bf16"]["images_per_s"] / steps["plain_same_batch"]["images_per_s"],
-        "bf16_two_at_once_vs_plain_same_batch":
-            steps["default_bf16_two_at_once"]["images_per_s"] / steps["plain_same_batch"]["images_per_s"],
+        "default_vs_plain_same_batch": against_plain("default"),
+        "two_at_once_vs_plain_same_batch": against_plain("default_two_at_once"),
+        "bf16_vs_plain_same_batch": against_plain("default_bf16"),
+        "bf16_two_at_once_vs_plain_same_batch": against_plain("default_bf16_two_at_once"),
         "fast_sooner_than_plain": plain / fast if plain and fast else None,
     }
 

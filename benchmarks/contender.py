@@ -24,7 +24,9 @@ import numpy as np  # noqa: E402
 # Then the levers: our model with Keras's defaults (TensorFlow's threads, one step per call, no op
 # determinism, `model.fit` on arrays) and one setting changed, so each lever's worth is read
 # against the same reference.
-CONTENDERS = ("plain_same_batch", "default", "default_bf16")
+# Our path's setups: the `reproduce` protocol's spec with these keys changed.
+OUR_PATH = {"default": {}, "default_bf16": {"precision": "mixed_bfloat16"}}
+CONTENDERS = ("plain_same_batch", *OUR_PATH)
 LEVERS = {
     "reference (Keras defaults)": {},
     "steps_per_execution 16": {"steps_per_execution": 16},
@@ -136,12 +138,10 @@ def run_steps(setup, data_dir):
     """The median step time of `setup` (a contender or `lever:<name>`) after the tracing epoch."""
     train_data, val_data = load(data_dir)
     val_data = (val_data[0][:1000], val_data[1][:1000])
-    if setup in ("default", "default_bf16"):
+    if setup in OUR_PATH:
         from study import fitting
 
-        spec = {**protocol_spec("reproduce"), "epochs": STEP_EPOCHS}
-        if setup == "default_bf16":
-            spec["precision"] = "mixed_bfloat16"
+        spec = {**protocol_spec("reproduce"), "epochs": STEP_EPOCHS, **OUR_PATH[setup]}
         timer = make_timer(time.perf_counter(), 2.0, spec["steps_per_execution"])
         with tempfile.TemporaryDirectory() as checkpoints:
             fitting.train(f"benchmark_{setup}", spec, _slice(train_data, spec["batch_size"]), val_data,

@@ -38,7 +38,6 @@ def test_step_parts_prints_every_part():
         assert label in completed.stdout
 
 
-
 def test_study_section_goes_to_the_named_output(tmp_path, monkeypatch):
     # A run on another CPU family writes its own file (--output) and leaves the committed one alone;
     # its bound is the images times the FLOPs per image over the GEMM rate, here worked by hand.

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import yaml
 
-from study import artifacts
+from study import artifacts, files
 
 from tests import tiny_data
 
@@ -157,8 +157,7 @@ def test_metrics_show_has_only_the_headline(project):
         assert summary["epochs"] == 1
     results = read_json(root / artifacts.evaluate_details())
     assert len(results["selected"]) == 2 and results["seeds"] == [1]
-    with np.load(root / artifacts.prepared("test")) as test_split:
-        y_test = test_split["y"]
+    _, y_test = files.load_split(root / artifacts.prepared("test"))
     for name, model in results["models"].items():
         assert model["test_accuracy_per_seed"] == {"1": model["test_accuracy"]} and model["test_accuracy_sd"] is None
         # The ensemble of one seed is that seed, read from its float16 probabilities: it parts from the
