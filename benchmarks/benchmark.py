@@ -4,6 +4,7 @@
     python -m benchmarks.benchmark --tiny     # tiny random data, a minute: proves it runs (the test suite's)
     python -m benchmarks.benchmark --study    # only the study section: logs/resources/ against the arithmetic bound
     python -m benchmarks.benchmark --output metrics/benchmark-intel-xeon.json   # another machine's run, beside this one
+    python -m benchmarks.benchmark --variants # only the variants section: the study's steps, variant by variant
 
 Each contender runs in its own process, on the baseline model. Step time, in
 `--repeats` rounds that interleave every setup (a noisy machine slows whole
@@ -14,6 +15,10 @@ is reported with the lowest and highest):
   default_two_at_once  two such trainings side by side, as scripts/repro_parallel.py runs the study
   default_bf16[_two_at_once]  the same in bf16 mixed precision: a what-if (the study trains in float32)
   levers               our model at Keras's defaults with one setting changed (benchmarks/contender.py)
+`--variants` times, two at once and interleaved the same way, one variant of each
+group of the study's trainings whose steps cost the same (STEP_NEUTRAL_KEYS), and
+sums the study's trained images over those rates: the wall time of the study's
+steps alone, against its arithmetic bound.
 Time to validation accuracy TARGET_ACCURACY, one full training each: (a) `plain`, the
 plain script at Keras's defaults (batch 32, 15 epochs), and (c) `fast`, our path at
 `protocols.fast`. Images/s are the batch over the median step time (the steps
@@ -41,6 +46,11 @@ from study.flops import study_trainings, training_flops
 TARGET_ACCURACY = 0.915
 GEMM_SIZE = 2048
 OUTPUT = os.path.join("metrics", "benchmark.json")
+# Keys of a spec that change the numbers a step computes with, not its work: the
+# learning rate and its schedule, the epochs, and which pre-made training set (an
+# augmented copy is read like the train split). Variants differing only in these
+# are timed once.
+STEP_NEUTRAL_KEYS = ("learning_rate", "lr_schedule", "epochs", "augmentation", "seed")
 
 
 def cpu_model():
@@ -108,6 +118,63 @@ def study_section(gemm, wall_s=None):
     }
 
 
+def write_section(output, name, section):
+    """Rewrites section `name` of the figures in `output`, keeping the others (run on the same machine)."""
+    results = {}
+    if os.path.isfile(output):
+        with open(output) as stream:
+            results = json.load(stream)
+    files.write_json(output, {**results, name: section})
+    print(f"wrote the {name} section of {output}")
+
+
+def stage_variant(stage, all_params):
+    """The variant a training stage of study_trainings trains: `train <variant> --seed N`, or the k-fold's."""
+    return stage.split()[1] if stage.startswith("train ") else params.kfold_params(all_params)["variant"]
+
+
+def step_groups(all_params):
+    """{variant timed: [the study's training stages whose steps cost the same]}, in the order of params.yaml."""
+    groups = {}
+    for stage, (_, spec) in study_trainings(all_params).items():
+        key = json.dumps({k: v for k, v in spec.items() if k not in STEP_NEUTRAL_KEYS}, sort_keys=True)
+        groups.setdefault(key, (stage_variant(stage, all_params), []))[1].append(stage)
+    return dict(groups.values())
+
+
+def variants_section(data, scratch, repeats, gemm):
+    """Each group's rate two at once, and the study's steps timed at those rates against the bound."""
+    all_params = params.load()
+    trainings, groups = study_trainings(all_params), step_groups(all_params)
+    setups = [f"variant:{name}_two_at_once" for name in groups]
+    flops = {setup: training_flops(trainings[stages[0]][1]) for setup, stages in zip(setups, groups.values())}
+    measured = interleaved(setups, data, scratch, repeats, flops, gemm)
+    section = {"cpu": cpu_model(), "gemm_fp32_gflops": gemm, "repeats": repeats, "groups": {}}
+    for setup, (name, stages) in zip(setups, groups.items()):
+        images = sum(trainings[stage][0] for stage in stages)
+        rate = measured[setup]
+        section["groups"][name] = {
+            **rate, "mflop_per_image": flops[setup] / 1e6, "trainings": stages, "images": images,
+            "steps_s": images / rate["images_per_s"], "bound_s": images * flops[setup] / (gemm * 1e9)}
+    section["steps_s"] = sum(group["steps_s"] for group in section["groups"].values())
+    section["bound_s"] = sum(group["bound_s"] for group in section["groups"].values())
+    section["steps_vs_bound"] = section["steps_s"] / section["bound_s"]
+    return section
+
+
+def print_variants(section):
+    print(f"\nCPU: {section['cpu']}; fp32 GEMM {section['gemm_fp32_gflops']:.0f} GFLOP/s; the study's trainings "
+          f"by what their steps cost, two at once, median of {section['repeats']} interleaved round(s):")
+    print(f"{'variant timed':44} {'batch':>5} {'MFLOP':>6} {'img/s':>7} {'GEMM %':>7} {'trainings':>9} "
+          f"{'steps min':>9} {'bound min':>9}")
+    for name, group in section["groups"].items():
+        print(f"{name:44} {group['batch_size']:5} {group['mflop_per_image']:6.1f} {group['images_per_s']:7.0f} "
+              f"{group['gemm_fraction'] * 100:6.0f}% {len(group['trainings']):9} {group['steps_s'] / 60:9.1f} "
+              f"{group['bound_s'] / 60:9.1f}")
+    print(f"the study's steps at these rates: {section['steps_s'] / 60:.1f} min, {section['steps_vs_bound']:.2f}x its "
+          f"arithmetic bound of {section['bound_s'] / 60:.1f} min (before start-up, validation, checkpoints)")
+
+
 def stage_resources():
     records = []
     for path in sorted(glob.glob(os.path.join("logs", "resources", "*.json"))):
@@ -138,12 +205,18 @@ def run_setup(setup, data, scratch):
 
 
 def interleaved(setups, data, scratch, repeats, flops, gemm):
-    """{setup: median images/s over `repeats` rounds, its range, GFLOP/s and share of the GEMM rate}."""
+    """{setup: median images/s over `repeats` rounds, its range, GFLOP/s and share of the GEMM rate}.
+
+    `flops`: FLOPs per trained image, one figure for every setup or {setup: figure}.
+    """
     rounds = {setup: [] for setup in setups}
     for round_number in range(repeats):
         for setup in setups:
             rounds[setup].append(run_setup(setup, data, scratch))
         print(f"round {round_number + 1} of {repeats} done", flush=True)
+    def setup_flops(setup):
+        return flops[setup] if isinstance(flops, dict) else flops
+
     summary = {}
     for setup, runs in rounds.items():
         rates = [run["images_per_s"] for run in runs]
@@ -151,7 +224,7 @@ def interleaved(setups, data, scratch, repeats, flops, gemm):
         summary[setup.removeprefix("lever:")] = {
             "images_per_s": median, "images_per_s_low": min(rates), "images_per_s_high": max(rates),
             "images_per_s_runs": rates, "batch_size": runs[0]["batch_size"],
-            "gflops": median * flops / 1e9, "gemm_fraction": median * flops / 1e9 / gemm,
+            "gflops": median * setup_flops(setup) / 1e9, "gemm_fraction": median * setup_flops(setup) / 1e9 / gemm,
             "peak_rss_mib": max(run["peak_rss_mib"] for run in runs),
         }
     return summary
@@ -163,6 +236,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds of the step-time setups")
     parser.add_argument("--study", action="store_true", help="only the study section: the GEMM rate, the stages' "
                         "records in logs/resources/ and the arithmetic bound; rewrites that section of --output")
+    parser.add_argument("--variants", action="store_true", help="only the variants section: one variant of each "
+                        "group of the study's trainings, timed two at once; rewrites that section of --output")
     parser.add_argument("--study-wall-s", type=float, help="the whole study's measured wall time, to record beside the bound")
     parser.add_argument("--output", default=OUTPUT, help=f"where the figures go (default {OUTPUT}); a run on another "
                         "CPU family goes beside it, so that each file holds figures measured side by side in one run")
@@ -179,12 +254,13 @@ def main():
               f"{study['wall_s'] / study['bound_s']:.2f}x the bound" if study["wall_s"] else ""))
         if study["missing_records"]:
             print(f"no record for: {', '.join(study['missing_records'])}")
-        results = {}
-        if os.path.isfile(arguments.output):
-            with open(arguments.output) as stream:
-                results = json.load(stream)
-        files.write_json(arguments.output, {**results, "study": study})
-        print(f"wrote the study section of {arguments.output}")
+        write_section(arguments.output, "study", study)
+        return
+    if arguments.variants:
+        with tempfile.TemporaryDirectory() as scratch:
+            section = variants_section(os.path.join("data", "prepared"), scratch, arguments.repeats, gemm_gflops())
+        print_variants(section)
+        write_section(arguments.output, "variants", section)
         return
     flops = training_flops(params.model_spec(params.load(), "baseline", 42))
     with tempfile.TemporaryDirectory() as scratch:

@@ -2,6 +2,7 @@
 
     python -m benchmarks.contender plain|fast --data DIR [--epochs N] --out result.json     # time to accuracy
     python -m benchmarks.contender steps --setup NAME --data DIR --out result.json         # step time only
+    python -m benchmarks.contender steps --setup variant:best --data DIR --out result.json # one of the study's variants
 
 Prints nothing of interest; writes a JSON result that benchmarks/benchmark.py tabulates.
 """
@@ -43,6 +44,10 @@ LEVERS = {
 SETUPS = (*CONTENDERS, *(f"lever:{name}" for name in LEVERS))
 CALLS_PER_EPOCH = 12   # a step-time run trains 3 epochs of 12 x 16 steps on a slice of the training set
 STEP_EPOCHS = 3        # the first epoch traces the graph; its steps are not counted
+# `variant:<name>` times our path at one of the study's variants, as its training stage runs it.
+# Each epoch is this many images whatever the batch, so that a wide model at batch 128 is
+# timed on the same images as the baseline at 32, in seconds rather than minutes.
+VARIANT_IMAGES_PER_EPOCH = 32 * 16 * CALLS_PER_EPOCH
 
 
 def load(data_dir):
@@ -134,20 +139,42 @@ def _slice(train_data, batch_size):
     return x[:count], y[:count]
 
 
+def variant_spec(name):
+    """Variant `name`'s spec at the study's protocol (seed 42), timed for STEP_EPOCHS epochs.
+
+    A variant trained on a pre-made augmented set is timed on the train split: the
+    same model and steps, on other images.
+    """
+    from study import params
+
+    return {**params.model_spec(params.load(), name, 42), "epochs": STEP_EPOCHS, "augmentation": None}
+
+
+def run_our_path(setup, spec, train_data, val_data):
+    """Our training path (study/fitting.py) at `spec` on `train_data`: the median step time after the tracing epoch."""
+    from study import fitting
+
+    steps_per_call = fitting.whole_calls(-(-len(train_data[0]) // spec["batch_size"]), spec["steps_per_execution"])
+    timer = make_timer(time.perf_counter(), 2.0, steps_per_call)
+    with tempfile.TemporaryDirectory() as checkpoints:
+        fitting.train(f"benchmark_{setup.replace(':', '_')}", spec, train_data, val_data, checkpoint_root=checkpoints, callbacks=[timer])
+    return {"batch_size": spec["batch_size"], "threads": spec["threads"], "steps": len(timer.warm_steps()),
+            "median_step_s": float(np.median(timer.warm_steps()))}
+
+
 def run_steps(setup, data_dir):
-    """The median step time of `setup` (a contender or `lever:<name>`) after the tracing epoch."""
+    """The median step time of `setup` (a contender, `lever:<name>` or `variant:<name>`) after the tracing epoch."""
     train_data, val_data = load(data_dir)
     val_data = (val_data[0][:1000], val_data[1][:1000])
     if setup in OUR_PATH:
-        from study import fitting
-
         spec = {**protocol_spec("reproduce"), "epochs": STEP_EPOCHS, **OUR_PATH[setup]}
-        timer = make_timer(time.perf_counter(), 2.0, spec["steps_per_execution"])
-        with tempfile.TemporaryDirectory() as checkpoints:
-            fitting.train(f"benchmark_{setup}", spec, _slice(train_data, spec["batch_size"]), val_data,
-                          checkpoint_root=checkpoints, callbacks=[timer])
-        return {"batch_size": spec["batch_size"], "threads": spec["threads"], "steps": len(timer.warm_steps()),
-                "median_step_s": float(np.median(timer.warm_steps()))}
+        return run_our_path(setup, spec, _slice(train_data, spec["batch_size"]), val_data)
+    if setup.startswith("variant:"):
+        spec = variant_spec(setup.removeprefix("variant:"))
+        # Whole calls of whole batches, VARIANT_IMAGES_PER_EPOCH images or the nearest above.
+        call_images = spec["batch_size"] * spec["steps_per_execution"]
+        count = -(-VARIANT_IMAGES_PER_EPOCH // call_images) * call_images
+        return run_our_path(setup, spec, (train_data[0][:count], train_data[1][:count]), val_data)
     if setup == "plain_same_batch":
         from benchmarks.plain_keras import train_plain
 
@@ -192,14 +219,23 @@ def run_lever(name, train_data):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("kind", choices=["plain", "fast", "steps"])
-    parser.add_argument("--setup", choices=SETUPS, help="for `steps`: a contender or lever:<name>")
+    parser.add_argument("--setup", help=f"for `steps`: one of {', '.join(SETUPS)}, or variant:<name of a variant>")
     parser.add_argument("--data", default=os.path.join("data", "prepared"))
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--target", type=float, default=0.915)
     parser.add_argument("--out", required=True)
     arguments = parser.parse_args()
     if arguments.kind == "steps":
-        result = run_steps(arguments.setup, arguments.data)
+        setup = arguments.setup or ""
+        if setup.startswith("variant:"):
+            from study import params
+
+            names = params.variant_names(params.load())
+            if setup.removeprefix("variant:") not in names:
+                parser.error(f"--setup {setup}: no such variant in params.yaml (known: {', '.join(names)})")
+        elif setup not in SETUPS:
+            parser.error(f"--setup: expected one of {', '.join(SETUPS)}, or variant:<name>; got {arguments.setup!r}")
+        result = run_steps(setup, arguments.data)
     else:
         result = run_training(arguments.kind, arguments.data, arguments.epochs, arguments.target)
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -2,14 +2,16 @@
 
     python -m benchmarks.step_parts               # about a minute
     python -m benchmarks.step_parts --repeats 2 --rounds 1   # seconds: only proves it runs (the tests')
+    python -m benchmarks.step_parts --variant best_less_dropout --repeats 20   # a wide model's step, minutes
 
 The study's setting: one thread, op determinism, float32, the protocol's batch, the
-baseline model. Each part is one tf.function called `--repeats` times on one batch of
+baseline model (or `--variant`'s). Each part is one tf.function called `--repeats` times on one batch of
 random images after two warm-up calls, in `--rounds` rounds that take turns between
 the two models (the median is printed), so every figure includes one call's overhead:
 the `flatten` layer, a reshape, is about that overhead alone. Printed: the forward pass,
 forward and backward, and Keras's whole train_step, with the spec's dropout and with
-dropout off; each layer's forward; and the first dropout's mask drawn three ways.
+dropout off; each layer's forward; the first dropout's mask drawn three ways; and,
+for a model with batch norm, the first one's forward and backward two ways.
 Prints only; writes nothing.
 """
 
@@ -36,8 +38,9 @@ def milliseconds(function, *arguments, repeats):
 
 
 def model_parts(spec, images, labels, repeats):
-    """({part: ms}, the first dropout's output shape) of the model of `spec`: forward,
-    forward + backward, train_step, and each layer's forward."""
+    """({part: ms}, {"dropout": (shape, rate) of the first dropout that drops, "batch norm": the first one's
+    shape}, each None without one) of the model of `spec`: forward, forward + backward, train_step, and each
+    layer's forward."""
     import keras
     import tensorflow as tf
 
@@ -62,8 +65,10 @@ def model_parts(spec, images, labels, repeats):
         # Named by place and kind: Keras numbers the names of each new model's layers afresh.
         parts[f"  forward of layer {number}, {type(layer).__name__}"] = milliseconds(forward, inputs, repeats=repeats)
         inputs = layer(inputs, training=True)
-    first_dropout = next(layer for layer in model.layers if isinstance(layer, keras.layers.Dropout))
-    return parts, tuple(first_dropout.output.shape[1:])
+    dropout = next((layer for layer in model.layers if isinstance(layer, keras.layers.Dropout) and layer.rate > 0), None)
+    batch_norm = next((layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)), None)
+    return parts, {"dropout": dropout and (tuple(dropout.output.shape[1:]), dropout.rate),
+                   "batch norm": batch_norm and tuple(batch_norm.output.shape[1:])}
 
 
 def eight_bit_dropout(inputs, rate, seed):
@@ -94,39 +99,80 @@ def mask_parts(shape, rate, repeats):
     return {way: milliseconds(tf.function(function), repeats=repeats) for way, function in ways.items()}
 
 
+def batch_norm_ways(shape):
+    """{way: function(x, upstream) -> (outputs, gradients of x, gamma and beta)} of batch norm in training on
+    `shape`: Keras's layer (the moments, then tf.nn.batch_normalization, each its own ops) and TF's
+    fused kernel (FusedBatchNormV3, one op each way) with the same gamma, beta and epsilon."""
+    import keras
+    import tensorflow as tf
+
+    layer = keras.layers.BatchNormalization()
+    layer.build(shape)
+
+    def keras_way(x, upstream):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            outputs = layer(x, training=True)
+        return outputs, tape.gradient(outputs, [x, layer.gamma, layer.beta], output_gradients=upstream)
+
+    def fused(x, upstream):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            outputs, _, _ = tf.compat.v1.nn.fused_batch_norm(x, layer.gamma, layer.beta, epsilon=layer.epsilon,
+                                                             is_training=True)
+        return outputs, tape.gradient(outputs, [x, layer.gamma, layer.beta], output_gradients=upstream)
+
+    return {"Keras's BatchNormalization": keras_way, "TF's fused kernel": fused}
+
+
+def batch_norm_parts(shape, repeats):
+    """{way: ms} of batch norm's forward and backward on a tensor of `shape` (batch first)."""
+    import tensorflow as tf
+
+    inputs, upstream = tf.random.uniform(shape, seed=2), tf.random.uniform(shape, seed=3)
+    return {way: milliseconds(tf.function(function), inputs, upstream, repeats=repeats)
+            for way, function in batch_norm_ways(shape).items()}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=300, help="timed calls of each part")
     parser.add_argument("--rounds", type=int, default=3, help="rounds, each timing both models; medians are printed")
+    parser.add_argument("--variant", default="baseline", help="the variant of params.yaml whose step is timed")
     arguments = parser.parse_args()
     from benchmarks.benchmark import cpu_model
-    from benchmarks.contender import protocol_spec
+    from benchmarks.contender import variant_spec
     from study.fitting import set_up_tensorflow
 
-    spec = {**protocol_spec("reproduce"), "steps_per_execution": 1}
+    spec = {**variant_spec(arguments.variant), "steps_per_execution": 1}
     set_up_tensorflow(spec["seed"], spec["threads"])
     import tensorflow as tf
 
     images = tf.random.uniform((spec["batch_size"], 28, 28, 1), seed=1)
     labels = tf.zeros((spec["batch_size"],), tf.uint8)
-    print(f"CPU: {cpu_model()}; batch {spec['batch_size']}, {spec['threads']} thread(s), op determinism, "
+    print(f"CPU: {cpu_model()}; {arguments.variant}, batch {spec['batch_size']}, {spec['threads']} thread(s), op determinism, "
           f"{spec['precision']}; mean ms per call of {arguments.repeats}, "
           f"median of {arguments.rounds} rounds")
     without = {**spec, "conv_dropout_rate": 0.0, "dense_dropout_rate": 0.0}
     # The two models take turns, so a noisy stretch of the machine slows both alike.
     rounds = [[model_parts(s, images, labels, arguments.repeats) for s in (spec, without)]
               for _ in range(arguments.rounds)]
-    shape = rounds[0][0][1]
+    found = rounds[0][0][1]
     with_dropout, without_dropout = ({part: float(np.median([r[which][0][part] for r in rounds]))
                                       for part in rounds[0][which][0]} for which in (0, 1))
     print(f"{'':40} {'dropout as the spec':>20} {'dropout off':>12}")
     for part in with_dropout:
         print(f"{part:40} {with_dropout[part]:20.2f} {without_dropout[part]:12.2f}")
-    rate = spec["conv_dropout_rate"]
-    first_pool = (spec["batch_size"], *shape)
-    print(f"the first dropout ({' x '.join(map(str, first_pool))} values, rate {rate}):")
-    for way, ms in mask_parts(first_pool, rate, arguments.repeats).items():
-        print(f"  {way:40} {ms:6.2f}")
+    if found["dropout"]:
+        shape, rate = (spec["batch_size"], *found["dropout"][0]), found["dropout"][1]
+        print(f"the first dropout ({' x '.join(map(str, shape))} values, rate {rate}):")
+        for way, ms in mask_parts(shape, rate, arguments.repeats).items():
+            print(f"  {way:40} {ms:6.2f}")
+    if found["batch norm"]:
+        shape = (spec["batch_size"], *found["batch norm"])
+        print(f"the first batch norm ({' x '.join(map(str, shape))} values), forward and backward:")
+        for way, ms in batch_norm_parts(shape, arguments.repeats).items():
+            print(f"  {way:40} {ms:6.2f}")
 
 
 if __name__ == "__main__":

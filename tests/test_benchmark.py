@@ -58,3 +58,53 @@ def test_study_section_goes_to_the_named_output(tmp_path, monkeypatch):
     assert study["bound_s"] == pytest.approx(720_000 * 15.78624e6 / 100e9)  # the baseline's 15.79 MFLOP per image
     assert study["missing_records"] == ["train@baseline-42"] and study["wall_s"] is None
     assert not os.path.exists(os.path.join("metrics", "benchmark.json"))
+
+
+def test_step_groups_time_each_step_cost_once(monkeypatch):
+    # Two trainings that differ only in their learning rate, schedule, epochs or pre-made
+    # training set take the same steps: one timing serves both. A batch size does not.
+    from benchmarks import benchmark
+    from study import params
+
+    spec = params.model_spec(params.load(os.path.join(PROJECT, "params.yaml")), "baseline", 42)
+    trainings = {
+        "train baseline --seed 42": (100, spec),
+        "train baseline_lr --seed 42": (100, {**spec, "lr_schedule": {"drop_every_epochs": 5, "factor": 0.5},
+                                              "learning_rate": 0.01, "epochs": 3, "augmentation": "rotate"}),
+        "train wide --seed 42": (100, {**spec, "batch_size": 128}),
+        "kfold 0": (80, {**spec, "epochs": 30}),
+    }
+    monkeypatch.setattr(benchmark, "study_trainings", lambda all_params: trainings)
+    monkeypatch.setattr(benchmark.params, "kfold_params", lambda all_params: {"variant": "baseline_lr"})
+    assert benchmark.step_groups({}) == {
+        "baseline": ["train baseline --seed 42", "train baseline_lr --seed 42", "kfold 0"],
+        "wide": ["train wide --seed 42"],
+    }
+
+
+def test_variants_section_sums_the_study_over_the_measured_rates(monkeypatch):
+    # Each group's images over its measured rate, summed; the bound at the GEMM rate; worked by hand.
+    from benchmarks import benchmark
+
+    narrow, wide = {"batch_size": 32, "seed": None}, {"batch_size": 128, "seed": None}
+    trainings = {"train a --seed 1": (1_000, narrow), "train a --seed 2": (3_000, narrow), "train b --seed 1": (500, wide)}
+    monkeypatch.setattr(benchmark.params, "load", lambda: {})
+    monkeypatch.setattr(benchmark, "study_trainings", lambda all_params: trainings)
+    monkeypatch.setattr(benchmark, "training_flops", lambda spec: 10e6 if spec is narrow else 40e6)
+    monkeypatch.setattr(benchmark, "interleaved", lambda setups, data, scratch, repeats, flops, gemm: {
+        "variant:a_two_at_once": {"images_per_s": 200.0, "gemm_fraction": 0.5, "batch_size": 32},
+        "variant:b_two_at_once": {"images_per_s": 50.0, "gemm_fraction": 0.5, "batch_size": 128}})
+    section = benchmark.variants_section("data", "scratch", 1, gemm=4.0)
+    assert section["groups"]["a"]["steps_s"] == pytest.approx(4_000 / 200)
+    assert section["groups"]["b"]["steps_s"] == pytest.approx(500 / 50)
+    assert section["bound_s"] == pytest.approx((4_000 * 10e6 + 500 * 40e6) / 4e9)  # 10 + 5 s
+    assert section["steps_vs_bound"] == pytest.approx(30 / 15)
+
+
+def test_contender_refuses_an_unknown_setup_in_one_line():
+    for setup, named in (("variant:no_such_variant", "no such variant in params.yaml"), ("fastest", "expected one of")):
+        completed = subprocess.run(
+            [sys.executable, "-m", "benchmarks.contender", "steps", "--setup", setup, "--out", "unused.json"],
+            cwd=PROJECT, capture_output=True, text=True, timeout=120)
+        assert completed.returncode == 2 and named in completed.stderr
+        assert "Traceback" not in completed.stderr
