@@ -5,6 +5,7 @@
     python -m benchmarks.benchmark --study    # only the study section: logs/resources/ against the arithmetic bound
     python -m benchmarks.benchmark --output metrics/benchmark-intel-xeon.json   # another machine's run, beside this one
     python -m benchmarks.benchmark --variants # only the variants section: the study's steps, variant by variant
+    python -m benchmarks.benchmark --variants --what-if batch_norm_kernel=fused --where batch_norm=true
 
 Each contender runs in its own process, on the baseline model. Step time, in
 `--repeats` rounds that interleave every setup (a noisy machine slows whole
@@ -39,6 +40,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import yaml
 
 from study import files, params
 from study.flops import study_trainings, training_flops
@@ -142,23 +144,41 @@ def step_groups(all_params):
     return dict(groups.values())
 
 
-def variants_section(data, scratch, repeats, gemm):
-    """Each group's rate two at once, and the study's steps timed at those rates against the bound."""
+def variants_section(data, scratch, repeats, gemm, what_if=None, where=None):
+    """Each group's rate two at once, and the study's steps timed at those rates against the bound.
+
+    `what_if` ("key=value"), for the groups whose spec has `where` ("key=value"): those groups
+    are timed as well with the key changed, interleaved with the rest, and the study's steps are
+    summed again with those rates.
+    """
     all_params = params.load()
     trainings, groups = study_trainings(all_params), step_groups(all_params)
-    setups = [f"variant:{name}_two_at_once" for name in groups]
-    flops = {setup: training_flops(trainings[stages[0]][1]) for setup, stages in zip(setups, groups.values())}
-    measured = interleaved(setups, data, scratch, repeats, flops, gemm)
-    section = {"cpu": cpu_model(), "gemm_fp32_gflops": gemm, "repeats": repeats, "groups": {}}
-    for setup, (name, stages) in zip(setups, groups.items()):
-        images = sum(trainings[stage][0] for stage in stages)
-        rate = measured[setup]
-        section["groups"][name] = {
-            **rate, "mflop_per_image": flops[setup] / 1e6, "trainings": stages, "images": images,
-            "steps_s": images / rate["images_per_s"], "bound_s": images * flops[setup] / (gemm * 1e9)}
+    spec_of = {name: trainings[stages[0]][1] for name, stages in groups.items()}
+    if what_if is not None:
+        key, value = (where or "=").split("=", 1)
+        changed = [name for name in groups if not key or spec_of[name].get(key) == yaml.safe_load(value)]
+    else:
+        changed = []
+    setups = {f"variant:{name}_two_at_once": name for name in groups}
+    setups.update({f"variant:{name}@{what_if}_two_at_once": name for name in changed})
+    measured = interleaved(list(setups), data, scratch, repeats,
+                           {setup: training_flops(spec_of[name]) for setup, name in setups.items()}, gemm)
+    section = {"cpu": cpu_model(), "gemm_fp32_gflops": gemm, "repeats": repeats, "what_if": what_if,
+               "where": where, "groups": {}}
+    for setup, name in setups.items():
+        images, flops = sum(trainings[stage][0] for stage in groups[name]), training_flops(spec_of[name])
+        figures = {**measured[setup], "mflop_per_image": flops / 1e6, "trainings": groups[name], "images": images,
+                   "steps_s": images / measured[setup]["images_per_s"], "bound_s": images * flops / (gemm * 1e9)}
+        if "@" in setup:
+            section["groups"][name]["what_if"] = figures
+        else:
+            section["groups"][name] = figures
     section["steps_s"] = sum(group["steps_s"] for group in section["groups"].values())
     section["bound_s"] = sum(group["bound_s"] for group in section["groups"].values())
     section["steps_vs_bound"] = section["steps_s"] / section["bound_s"]
+    if what_if is not None:
+        section["what_if_steps_s"] = sum(group.get("what_if", group)["steps_s"] for group in section["groups"].values())
+        section["what_if_steps_vs_bound"] = section["what_if_steps_s"] / section["bound_s"]
     return section
 
 
@@ -168,11 +188,16 @@ def print_variants(section):
     print(f"{'variant timed':44} {'batch':>5} {'MFLOP':>6} {'img/s':>7} {'GEMM %':>7} {'trainings':>9} "
           f"{'steps min':>9} {'bound min':>9}")
     for name, group in section["groups"].items():
-        print(f"{name:44} {group['batch_size']:5} {group['mflop_per_image']:6.1f} {group['images_per_s']:7.0f} "
-              f"{group['gemm_fraction'] * 100:6.0f}% {len(group['trainings']):9} {group['steps_s'] / 60:9.1f} "
-              f"{group['bound_s'] / 60:9.1f}")
+        for label, figures in ((name, group), (f"  with {section['what_if']}", group.get("what_if"))):
+            if figures:
+                print(f"{label:44} {figures['batch_size']:5} {figures['mflop_per_image']:6.1f} "
+                      f"{figures['images_per_s']:7.0f} {figures['gemm_fraction'] * 100:6.0f}% "
+                      f"{len(figures['trainings']):9} {figures['steps_s'] / 60:9.1f} {figures['bound_s'] / 60:9.1f}")
     print(f"the study's steps at these rates: {section['steps_s'] / 60:.1f} min, {section['steps_vs_bound']:.2f}x its "
           f"arithmetic bound of {section['bound_s'] / 60:.1f} min (before start-up, validation, checkpoints)")
+    if section["what_if"]:
+        print(f"with {section['what_if']} where {section['where'] or 'every group'}: "
+              f"{section['what_if_steps_s'] / 60:.1f} min, {section['what_if_steps_vs_bound']:.2f}x the bound")
 
 
 def stage_resources():
@@ -190,16 +215,21 @@ def step_setups(tiny):
     return [*CONTENDERS, *(f"{name}_two_at_once" for name in OUR_PATH), *(f"lever:{name}" for name in levers)]
 
 
+def contender_arguments(setup, data):
+    """The contender's arguments for one process of `setup`. `variant:<name>@<key>=<value>` is the
+    variant with that key of its spec changed."""
+    name, _, change = setup.removesuffix("_two_at_once").partition("@")
+    return ["steps", "--setup", name, *(["--set", change] if change else []), "--data", data]
+
+
 def run_setup(setup, data, scratch):
     """One round of `setup`: images/s (the sum of both processes for two at once) and peak memory."""
     if setup.endswith("_two_at_once"):
-        one = setup.removesuffix("_two_at_once")
         with ThreadPoolExecutor(max_workers=2) as pool:
-            results = list(pool.map(lambda _: run_contender(["steps", "--setup", one, "--data", data], scratch),
-                                    range(2)))
+            results = list(pool.map(lambda _: run_contender(contender_arguments(setup, data), scratch), range(2)))
         return {"images_per_s": sum(r["batch_size"] / r["median_step_s"] for r in results),
                 "batch_size": results[0]["batch_size"], "peak_rss_mib": max(r["peak_rss_mib"] for r in results)}
-    result = run_contender(["steps", "--setup", setup, "--data", data], scratch)
+    result = run_contender(contender_arguments(setup, data), scratch)
     return {"images_per_s": result["batch_size"] / result["median_step_s"], "batch_size": result["batch_size"],
             "peak_rss_mib": result["peak_rss_mib"]}
 
@@ -230,6 +260,24 @@ def interleaved(setups, data, scratch, repeats, flops, gemm):
     return summary
 
 
+def refuse_bad_what_if(parser, arguments):
+    """One line naming what to fix, before any timing: --what-if and --where are keys of a spec, with --variants."""
+    if (arguments.what_if or arguments.where) and not arguments.variants:
+        parser.error("--what-if and --where: only with --variants")
+    if arguments.where and not arguments.what_if:
+        parser.error("--where: only with --what-if")
+    for option, assignment in (("--what-if", arguments.what_if), ("--where", arguments.where)):
+        if assignment is None:
+            continue
+        key, separator, value = assignment.partition("=")
+        if not separator:
+            parser.error(f"{option} {assignment}: expected KEY=VALUE")
+        try:
+            params.check_keys({key: yaml.safe_load(value)}, params.MODEL_KEYS, option, partial=True)
+        except params.ParamsError as error:
+            parser.error(str(error))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true", help="tiny random data, one round; writes nothing")
@@ -238,10 +286,15 @@ def main():
                         "records in logs/resources/ and the arithmetic bound; rewrites that section of --output")
     parser.add_argument("--variants", action="store_true", help="only the variants section: one variant of each "
                         "group of the study's trainings, timed two at once; rewrites that section of --output")
+    parser.add_argument("--what-if", metavar="KEY=VALUE", help="with --variants: time the groups again with this "
+                        "key of their spec changed, e.g. batch_norm_kernel=fused")
+    parser.add_argument("--where", metavar="KEY=VALUE", help="with --what-if: only the groups whose spec has this, "
+                        "e.g. batch_norm=true")
     parser.add_argument("--study-wall-s", type=float, help="the whole study's measured wall time, to record beside the bound")
     parser.add_argument("--output", default=OUTPUT, help=f"where the figures go (default {OUTPUT}); a run on another "
                         "CPU family goes beside it, so that each file holds figures measured side by side in one run")
     arguments = parser.parse_args()
+    refuse_bad_what_if(parser, arguments)
     if arguments.study:
         gemm = gemm_gflops()
         study = study_section(gemm, arguments.study_wall_s)
@@ -258,7 +311,8 @@ def main():
         return
     if arguments.variants:
         with tempfile.TemporaryDirectory() as scratch:
-            section = variants_section(os.path.join("data", "prepared"), scratch, arguments.repeats, gemm_gflops())
+            section = variants_section(os.path.join("data", "prepared"), scratch, arguments.repeats, gemm_gflops(),
+                                       arguments.what_if, arguments.where)
         print_variants(section)
         write_section(arguments.output, "variants", section)
         return

@@ -139,15 +139,46 @@ def _slice(train_data, batch_size):
     return x[:count], y[:count]
 
 
-def variant_spec(name):
-    """Variant `name`'s spec at the study's protocol (seed 42), timed for STEP_EPOCHS epochs.
+def variant_spec(name, changes=None):
+    """Variant `name`'s spec at the study's protocol (seed 42) with `changes` ({key: value}, checked
+    as a variant's keys are), timed for STEP_EPOCHS epochs.
 
     A variant trained on a pre-made augmented set is timed on the train split: the
     same model and steps, on other images.
     """
     from study import params
 
-    return {**params.model_spec(params.load(), name, 42), "epochs": STEP_EPOCHS, "augmentation": None}
+    changes = params.check_keys(changes or {}, params.MODEL_KEYS, "--set", partial=True)
+    return {**params.model_spec(params.load(), name, 42), **changes, "epochs": STEP_EPOCHS, "augmentation": None}
+
+
+def parse_changes(parser, assignments):
+    """{key: value} of `--set key=value` arguments, each value read as YAML (as `dvc exp run -S` reads it)."""
+    import yaml
+
+    changes = {}
+    for assignment in assignments:
+        key, separator, value = assignment.partition("=")
+        if not separator:
+            parser.error(f"--set {assignment}: expected KEY=VALUE")
+        changes[key] = yaml.safe_load(value)
+    return changes
+
+
+def refuse_a_bad_setup(parser, setup, changes):
+    """One line naming what to fix, before TensorFlow starts: an unknown setup or variant, or a bad --set."""
+    if not setup.startswith("variant:"):
+        if setup not in SETUPS:
+            parser.error(f"--setup: expected one of {', '.join(SETUPS)}, or variant:<name>; got {setup!r}")
+        if changes:
+            parser.error("--set: only with --setup variant:<name>")
+        return
+    from study import params
+
+    try:
+        variant_spec(setup.removeprefix("variant:"), changes)
+    except params.ParamsError as error:
+        parser.error(str(error))
 
 
 def run_our_path(setup, spec, train_data, val_data):
@@ -162,15 +193,16 @@ def run_our_path(setup, spec, train_data, val_data):
             "median_step_s": float(np.median(timer.warm_steps()))}
 
 
-def run_steps(setup, data_dir):
-    """The median step time of `setup` (a contender, `lever:<name>` or `variant:<name>`) after the tracing epoch."""
+def run_steps(setup, data_dir, changes=None):
+    """The median step time of `setup` (a contender, `lever:<name>` or `variant:<name>`, the last with
+    `changes` to its spec) after the tracing epoch."""
     train_data, val_data = load(data_dir)
     val_data = (val_data[0][:1000], val_data[1][:1000])
     if setup in OUR_PATH:
         spec = {**protocol_spec("reproduce"), "epochs": STEP_EPOCHS, **OUR_PATH[setup]}
         return run_our_path(setup, spec, _slice(train_data, spec["batch_size"]), val_data)
     if setup.startswith("variant:"):
-        spec = variant_spec(setup.removeprefix("variant:"))
+        spec = variant_spec(setup.removeprefix("variant:"), changes)
         # Whole calls of whole batches, VARIANT_IMAGES_PER_EPOCH images or the nearest above.
         call_images = spec["batch_size"] * spec["steps_per_execution"]
         count = -(-VARIANT_IMAGES_PER_EPOCH // call_images) * call_images
@@ -220,22 +252,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("kind", choices=["plain", "fast", "steps"])
     parser.add_argument("--setup", help=f"for `steps`: one of {', '.join(SETUPS)}, or variant:<name of a variant>")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="for variant:<name>, a key of its spec changed (repeatable)")
     parser.add_argument("--data", default=os.path.join("data", "prepared"))
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--target", type=float, default=0.915)
     parser.add_argument("--out", required=True)
     arguments = parser.parse_args()
     if arguments.kind == "steps":
-        setup = arguments.setup or ""
-        if setup.startswith("variant:"):
-            from study import params
-
-            names = params.variant_names(params.load())
-            if setup.removeprefix("variant:") not in names:
-                parser.error(f"--setup {setup}: no such variant in params.yaml (known: {', '.join(names)})")
-        elif setup not in SETUPS:
-            parser.error(f"--setup: expected one of {', '.join(SETUPS)}, or variant:<name>; got {arguments.setup!r}")
-        result = run_steps(setup, arguments.data)
+        changes = parse_changes(parser, arguments.set)
+        refuse_a_bad_setup(parser, arguments.setup or "", changes)
+        result = run_steps(arguments.setup, arguments.data, changes)
     else:
         result = run_training(arguments.kind, arguments.data, arguments.epochs, arguments.target)
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

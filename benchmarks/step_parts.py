@@ -101,28 +101,26 @@ def mask_parts(shape, rate, repeats):
 
 def batch_norm_ways(shape):
     """{way: function(x, upstream) -> (outputs, gradients of x, gamma and beta)} of batch norm in training on
-    `shape`: Keras's layer (the moments, then tf.nn.batch_normalization, each its own ops) and TF's
-    fused kernel (FusedBatchNormV3, one op each way) with the same gamma, beta and epsilon."""
+    `shape`: Keras's layer (the moments, then tf.nn.batch_normalization, each its own ops) and the study's
+    FusedBatchNormalization (params.yaml `batch_norm_kernel: fused`: FusedBatchNormV3, one op each way)."""
     import keras
     import tensorflow as tf
 
-    layer = keras.layers.BatchNormalization()
-    layer.build(shape)
+    from study.models import fused_batch_norm_class
 
-    def keras_way(x, upstream):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            outputs = layer(x, training=True)
-        return outputs, tape.gradient(outputs, [x, layer.gamma, layer.beta], output_gradients=upstream)
+    def way(layer):
+        layer.build(shape)
 
-    def fused(x, upstream):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            outputs, _, _ = tf.compat.v1.nn.fused_batch_norm(x, layer.gamma, layer.beta, epsilon=layer.epsilon,
-                                                             is_training=True)
-        return outputs, tape.gradient(outputs, [x, layer.gamma, layer.beta], output_gradients=upstream)
+        def forward_and_backward(x, upstream):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                outputs = layer(x, training=True)
+            return outputs, tape.gradient(outputs, [x, layer.gamma, layer.beta], output_gradients=upstream)
 
-    return {"Keras's BatchNormalization": keras_way, "TF's fused kernel": fused}
+        return forward_and_backward
+
+    return {"Keras's BatchNormalization": way(keras.layers.BatchNormalization()),
+            "fused (batch_norm_kernel: fused)": way(fused_batch_norm_class()())}
 
 
 def batch_norm_parts(shape, repeats):

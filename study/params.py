@@ -162,6 +162,7 @@ MODEL_KEYS = {
     "dense_dropout_rate": (rate, "a number in [0, 1)"),
     "activation": (one_of("relu", "sigmoid", "tanh", "elu", "gelu"), "one of relu, sigmoid, tanh, elu, gelu"),
     "batch_norm": (boolean, "true or false"),
+    "batch_norm_kernel": (one_of("keras", "fused"), "keras or fused"),
     "optimizer": (one_of("adam", "sgd", "rmsprop"), "one of adam, sgd, rmsprop"),
     "learning_rate": (positive_number, "a number > 0"),
     "momentum": (rate, "a number in [0, 1)"),

@@ -86,25 +86,56 @@ def test_variants_section_sums_the_study_over_the_measured_rates(monkeypatch):
     # Each group's images over its measured rate, summed; the bound at the GEMM rate; worked by hand.
     from benchmarks import benchmark
 
-    narrow, wide = {"batch_size": 32, "seed": None}, {"batch_size": 128, "seed": None}
+    narrow, wide = {"batch_size": 32, "batch_norm": True, "seed": None}, {"batch_size": 128, "batch_norm": False, "seed": None}
     trainings = {"train a --seed 1": (1_000, narrow), "train a --seed 2": (3_000, narrow), "train b --seed 1": (500, wide)}
     monkeypatch.setattr(benchmark.params, "load", lambda: {})
     monkeypatch.setattr(benchmark, "study_trainings", lambda all_params: trainings)
     monkeypatch.setattr(benchmark, "training_flops", lambda spec: 10e6 if spec is narrow else 40e6)
-    monkeypatch.setattr(benchmark, "interleaved", lambda setups, data, scratch, repeats, flops, gemm: {
-        "variant:a_two_at_once": {"images_per_s": 200.0, "gemm_fraction": 0.5, "batch_size": 32},
-        "variant:b_two_at_once": {"images_per_s": 50.0, "gemm_fraction": 0.5, "batch_size": 128}})
+    rates = {"variant:a_two_at_once": 200.0, "variant:b_two_at_once": 50.0,
+             "variant:a@batch_norm_kernel=fused_two_at_once": 400.0}
+    timed = []
+
+    def interleaved(setups, data, scratch, repeats, flops, gemm):
+        timed.append(setups)
+        return {setup: {"images_per_s": rates[setup], "gemm_fraction": 0.5, "batch_size": 32} for setup in setups}
+
+    monkeypatch.setattr(benchmark, "interleaved", interleaved)
     section = benchmark.variants_section("data", "scratch", 1, gemm=4.0)
     assert section["groups"]["a"]["steps_s"] == pytest.approx(4_000 / 200)
     assert section["groups"]["b"]["steps_s"] == pytest.approx(500 / 50)
     assert section["bound_s"] == pytest.approx((4_000 * 10e6 + 500 * 40e6) / 4e9)  # 10 + 5 s
     assert section["steps_vs_bound"] == pytest.approx(30 / 15)
+    # A what-if re-times only the groups that match --where, and sums the study again with their new rates.
+    section = benchmark.variants_section("data", "scratch", 1, 4.0, "batch_norm_kernel=fused", "batch_norm=true")
+    assert sorted(timed[-1]) == sorted(rates)
+    assert section["groups"]["a"]["what_if"]["steps_s"] == pytest.approx(4_000 / 400)
+    assert "what_if" not in section["groups"]["b"]
+    assert section["what_if_steps_vs_bound"] == pytest.approx((10 + 10) / 15)
+
+
+def test_benchmark_refuses_a_bad_what_if_before_timing(monkeypatch, capsys):
+    from benchmarks import benchmark
+
+    monkeypatch.setattr(benchmark, "gemm_gflops", lambda: pytest.fail("timed despite a bad option"))
+    for arguments, named in ((["--variants", "--what-if", "batch_norm_kernel=cudnn"],
+                              "--what-if.batch_norm_kernel: expected keras or fused, got 'cudnn'"),
+                             (["--variants", "--what-if", "batch_norm_kernel"], "expected KEY=VALUE"),
+                             (["--what-if", "batch_norm_kernel=fused"], "only with --variants"),
+                             (["--variants", "--where", "batch_norm=true"], "--where: only with --what-if")):
+        monkeypatch.setattr(sys, "argv", ["benchmark", *arguments])
+        with pytest.raises(SystemExit) as exit_info:
+            benchmark.main()
+        assert exit_info.value.code == 2 and named in capsys.readouterr().err
 
 
 def test_contender_refuses_an_unknown_setup_in_one_line():
-    for setup, named in (("variant:no_such_variant", "no such variant in params.yaml"), ("fastest", "expected one of")):
+    for arguments, named in ((["--setup", "variant:no_such_variant"], "no variant named 'no_such_variant'"),
+                             (["--setup", "fastest"], "expected one of"),
+                             (["--setup", "variant:batchnorm", "--set", "batch_norm_kernel=cudnn"],
+                              "--set.batch_norm_kernel: expected keras or fused, got 'cudnn'"),
+                             (["--setup", "default", "--set", "batch_size=64"], "--set: only with --setup variant:")):
         completed = subprocess.run(
-            [sys.executable, "-m", "benchmarks.contender", "steps", "--setup", setup, "--out", "unused.json"],
+            [sys.executable, "-m", "benchmarks.contender", "steps", *arguments, "--out", "unused.json"],
             cwd=PROJECT, capture_output=True, text=True, timeout=120)
         assert completed.returncode == 2 and named in completed.stderr
         assert "Traceback" not in completed.stderr

@@ -219,3 +219,59 @@ def test_a_label_smoothed_model_loads_in_a_fresh_process(keras, tmp_path):
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-2:] == ["SmoothedSparseCategoricalCrossentropy", "0.1"]
+
+
+@pytest.mark.parametrize("shape", [(16, 5, 5, 3), (16, 6)])  # after a conv, and after Dense
+def test_fused_batch_norm_trains_like_keras_layer(keras, shape):
+    """batch_norm_kernel: fused computes Keras's batch norm to rounding: outputs, gradients, moving averages."""
+    import numpy as np
+    import tensorflow as tf
+
+    inputs = tf.random.stateless_normal(shape, [1, 2]) * 3.0 + 1.5
+    upstream = tf.random.stateless_normal(shape, [3, 4])
+    results = []
+    for layer in (keras.layers.BatchNormalization(), models.fused_batch_norm_class()()):
+        layer.build(shape)
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            outputs = layer(inputs, training=True)
+        gradients = tape.gradient(outputs, [inputs, layer.gamma, layer.beta], output_gradients=upstream)
+        results.append((outputs.numpy(), [g.numpy() for g in gradients], layer.moving_mean.numpy(),
+                        layer.moving_variance.numpy(), layer(inputs, training=False).numpy()))
+    (keras_out, keras_grads, keras_mean, keras_var, keras_infer), (out, grads, mean, var, infer) = results
+    # In training the layer runs TensorFlow's fused kernel, not Keras's ops under another name.
+    training_call = tf.function(lambda x: layer(x, training=True)).get_concrete_function(tf.TensorSpec(shape))
+    assert "FusedBatchNormV3" in {operation.type for operation in training_call.graph.get_operations()}
+    # By hand: each channel centred on its batch mean over the biased sd with epsilon 1e-3 (gamma 1, beta 0);
+    # moving averages start at 0 and 1 and take 1% of the batch's mean and biased variance.
+    x = inputs.numpy().reshape(-1, shape[-1])
+    expected = ((x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + 1e-3)).reshape(shape)
+    assert np.allclose(keras_out, expected, atol=1e-5) and np.allclose(out, expected, atol=1e-5)
+    assert np.allclose(mean, 0.01 * x.mean(axis=0), atol=1e-6) and np.allclose(mean, keras_mean, atol=1e-6)
+    assert np.allclose(var, 0.99 + 0.01 * x.var(axis=0), atol=1e-6) and np.allclose(var, keras_var, atol=1e-6)
+    for keras_gradient, gradient in zip(keras_grads, grads):
+        assert np.allclose(keras_gradient, gradient, atol=1e-4)
+    assert np.allclose(grads[2], upstream.numpy().reshape(-1, shape[-1]).sum(axis=0), atol=1e-4)
+    # Not training, it is Keras's own code on its moving averages, which agree to rounding.
+    assert np.allclose(infer, keras_infer, atol=1e-5)
+    keras.backend.clear_session()
+
+
+def test_a_fused_batch_norm_model_loads_in_a_fresh_process(keras, tmp_path):
+    """A saved model names the study's batch-norm class; models.load_model registers it (safe_mode on)."""
+    import subprocess
+    import sys
+
+    spec = {**params.model_spec(ALL_PARAMS, "batchnorm"), "filters": [4], "kernel_sizes": [3], "dense_units": 8,
+            "batch_norm_kernel": "fused"}
+    model = models.build_model(spec, name="fused")
+    assert model.count_params() == hand_count(spec)
+    model.save(tmp_path / "fused.keras")
+    keras.backend.clear_session()
+    script = ("from study import models; model = models.load_model(%r); "
+              "print(*sorted({type(layer).__name__ for layer in model.layers if 'Norm' in type(layer).__name__}))"
+              % str(tmp_path / "fused.keras"))
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1:] == ["FusedBatchNormalization"]

@@ -108,6 +108,9 @@ CASES = [
     (("variants", "kernel7"), {"kernel_sizes": [15, 15]}, "variants.kernel7.kernel_sizes: .* shrinks the 28x28 image to nothing"),
     (("baseline", "padding"), "full", "baseline.padding: expected valid or same, got 'full'"),
     (("baseline", "padding"), DELETE, "baseline.padding: missing key, expected valid or same"),
+    (("baseline", "batch_norm_kernel"), "cudnn", "baseline.batch_norm_kernel: expected keras or fused, got 'cudnn'"),
+    (("variants", "batchnorm"), {"batch_norm_kernel": True},
+     "variants.batchnorm.batch_norm_kernel: expected keras or fused, got True"),
     # Same padding keeps each conv's size, so only the pools shrink: 28 -> 14 -> 7 -> 3 -> 1 -> 0.
     (("variants", "kernel7"), {"filters": [8] * 5, "kernel_sizes": [3] * 5, "padding": "same"},
      "variants.kernel7.kernel_sizes: .* shrinks the 28x28 image to nothing"),

@@ -156,24 +156,26 @@ def test_augmented_on_the_fly_and_step_decay_resume_to_the_same_result(variant, 
     assert_same_outputs(first, outputs(resumed, variant))
 
 
-def test_label_smoothed_training_killed_and_resumed_matches(tmp_path_factory):
-    """The checkpoint of a model with the smoothed loss (a class of ours) loads again and resumes exactly."""
-
-    def smoothed_project(root):
+@pytest.mark.parametrize("variant, spec", [("smoothed", {"label_smoothing": 0.1}),
+                                           ("fused", {"batch_norm": True, "batch_norm_kernel": "fused"})])
+def test_training_with_a_class_of_ours_killed_and_resumed_matches(variant, spec, tmp_path_factory):
+    """The checkpoint of a model with the smoothed loss or the fused batch norm (classes of ours) loads
+    again and resumes exactly."""
+    def project(root):
         params = make_project(root, epochs=3)
-        params["variants"]["smoothed"] = {"label_smoothing": 0.1}
+        params["variants"][variant] = spec
         with open(root / "params.yaml", "w") as stream:
             yaml.safe_dump(params, stream)
 
-    whole = tmp_path_factory.mktemp("smoothed_whole")
-    smoothed_project(whole)
-    train_to_the_end(whole, "smoothed")
-    first = outputs(whole, "smoothed")
-    resumed = tmp_path_factory.mktemp("smoothed_resumed")
-    smoothed_project(resumed)
-    killed_after = kill_after(resumed, 1, 3, "smoothed")
-    assert f"resuming after epoch {killed_after}" in train_to_the_end(resumed, "smoothed")
-    assert_same_outputs(first, outputs(resumed, "smoothed"))
+    whole = tmp_path_factory.mktemp(f"{variant}_whole")
+    project(whole)
+    train_to_the_end(whole, variant)
+    first = outputs(whole, variant)
+    resumed = tmp_path_factory.mktemp(f"{variant}_resumed")
+    project(resumed)
+    killed_after = kill_after(resumed, 1, 3, variant)
+    assert f"resuming after epoch {killed_after}" in train_to_the_end(resumed, variant)
+    assert_same_outputs(first, outputs(resumed, variant))
 
 
 def test_fast_protocol_killed_and_resumed_matches_and_follows_its_schedule(tmp_path_factory):

@@ -117,6 +117,7 @@ def test_each_augmented_variant_is_paired_with_its_unaugmented_twin():
     params = {
         "baseline": {"filters": [8, 16], "kernel_sizes": [3, 3], "pool_size": 2, "padding": "valid", "conv_dropout_rate": 0.25,
                      "dense_units": 16, "dense_dropout_rate": 0.25, "activation": "relu", "batch_norm": False,
+                     "batch_norm_kernel": "keras",
                      "optimizer": "adam", "learning_rate": 0.001, "momentum": 0.0, "label_smoothing": 0.0,
                      "lr_schedule": None, "augmentation": None, "augment_on_the_fly": None, "epochs": 2,
                      "batch_size": 32, "precision": "float32", "jit_compile": False, "steps_per_execution": 1,
