@@ -40,8 +40,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import yaml
 
+from benchmarks.contender import key_and_value
 from study import files, params
 from study.flops import study_trainings, training_flops
 
@@ -135,10 +135,13 @@ def stage_variant(stage, all_params):
     return stage.split()[1] if stage.startswith("train ") else params.kfold_params(all_params)["variant"]
 
 
-def step_groups(all_params):
-    """{variant timed: [the study's training stages whose steps cost the same]}, in the order of params.yaml."""
+def step_groups(all_params, trainings=None):
+    """{variant timed: [the study's training stages whose steps cost the same]}, in the order of params.yaml.
+
+    `trainings`: study_trainings(all_params), when the caller has it already (it reads the data's sizes).
+    """
     groups = {}
-    for stage, (_, spec) in study_trainings(all_params).items():
+    for stage, (_, spec) in (trainings or study_trainings(all_params)).items():
         key = json.dumps({k: v for k, v in spec.items() if k not in STEP_NEUTRAL_KEYS}, sort_keys=True)
         groups.setdefault(key, (stage_variant(stage, all_params), []))[1].append(stage)
     return dict(groups.values())
@@ -152,21 +155,22 @@ def variants_section(data, scratch, repeats, gemm, what_if=None, where=None):
     summed again with those rates.
     """
     all_params = params.load()
-    trainings, groups = study_trainings(all_params), step_groups(all_params)
+    trainings = study_trainings(all_params)
+    groups = step_groups(all_params, trainings)
     spec_of = {name: trainings[stages[0]][1] for name, stages in groups.items()}
-    if what_if is not None:
-        key, value = (where or "=").split("=", 1)
-        changed = [name for name in groups if not key or spec_of[name].get(key) == yaml.safe_load(value)]
-    else:
-        changed = []
+    flops_of = {name: training_flops(spec) for name, spec in spec_of.items()}
+    images_of = {name: sum(trainings[stage][0] for stage in stages) for name, stages in groups.items()}
+    condition = key_and_value(where) if where else None
+    changed = [] if what_if is None else [
+        name for name in groups if condition is None or spec_of[name].get(condition[0]) == condition[1]]
     setups = {f"variant:{name}_two_at_once": name for name in groups}
     setups.update({f"variant:{name}@{what_if}_two_at_once": name for name in changed})
     measured = interleaved(list(setups), data, scratch, repeats,
-                           {setup: training_flops(spec_of[name]) for setup, name in setups.items()}, gemm)
+                           {setup: flops_of[name] for setup, name in setups.items()}, gemm)
     section = {"cpu": cpu_model(), "gemm_fp32_gflops": gemm, "repeats": repeats, "what_if": what_if,
                "where": where, "groups": {}}
     for setup, name in setups.items():
-        images, flops = sum(trainings[stage][0] for stage in groups[name]), training_flops(spec_of[name])
+        images, flops = images_of[name], flops_of[name]
         figures = {**measured[setup], "mflop_per_image": flops / 1e6, "trainings": groups[name], "images": images,
                    "steps_s": images / measured[setup]["images_per_s"], "bound_s": images * flops / (gemm * 1e9)}
         if "@" in setup:
@@ -244,6 +248,7 @@ def interleaved(setups, data, scratch, repeats, flops, gemm):
         for setup in setups:
             rounds[setup].append(run_setup(setup, data, scratch))
         print(f"round {round_number + 1} of {repeats} done", flush=True)
+
     def setup_flops(setup):
         return flops[setup] if isinstance(flops, dict) else flops
 
@@ -269,11 +274,10 @@ def refuse_bad_what_if(parser, arguments):
     for option, assignment in (("--what-if", arguments.what_if), ("--where", arguments.where)):
         if assignment is None:
             continue
-        key, separator, value = assignment.partition("=")
-        if not separator:
+        if key_and_value(assignment) is None:
             parser.error(f"{option} {assignment}: expected KEY=VALUE")
         try:
-            params.check_keys({key: yaml.safe_load(value)}, params.MODEL_KEYS, option, partial=True)
+            params.check_keys(dict([key_and_value(assignment)]), params.MODEL_KEYS, option, partial=True)
         except params.ParamsError as error:
             parser.error(str(error))
 

@@ -152,16 +152,22 @@ def variant_spec(name, changes=None):
     return {**params.model_spec(params.load(), name, 42), **changes, "epochs": STEP_EPOCHS, "augmentation": None}
 
 
-def parse_changes(parser, assignments):
-    """{key: value} of `--set key=value` arguments, each value read as YAML (as `dvc exp run -S` reads it)."""
+def key_and_value(assignment):
+    """(key, value) of "key=value", the value read as YAML (as `dvc exp run -S` reads it); None without "="."""
     import yaml
 
+    key, separator, value = assignment.partition("=")
+    return (key, yaml.safe_load(value)) if separator else None
+
+
+def parse_changes(parser, assignments):
+    """{key: value} of `--set key=value` arguments."""
     changes = {}
     for assignment in assignments:
-        key, separator, value = assignment.partition("=")
-        if not separator:
+        if key_and_value(assignment) is None:
             parser.error(f"--set {assignment}: expected KEY=VALUE")
-        changes[key] = yaml.safe_load(value)
+        key, value = key_and_value(assignment)
+        changes[key] = value
     return changes
 
 
@@ -188,7 +194,8 @@ def run_our_path(setup, spec, train_data, val_data):
     steps_per_call = fitting.whole_calls(-(-len(train_data[0]) // spec["batch_size"]), spec["steps_per_execution"])
     timer = make_timer(time.perf_counter(), 2.0, steps_per_call)
     with tempfile.TemporaryDirectory() as checkpoints:
-        fitting.train(f"benchmark_{setup.replace(':', '_')}", spec, train_data, val_data, checkpoint_root=checkpoints, callbacks=[timer])
+        fitting.train(f"benchmark_{setup.replace(':', '_')}", spec, train_data, val_data,
+                      checkpoint_root=checkpoints, callbacks=[timer])
     return {"batch_size": spec["batch_size"], "threads": spec["threads"], "steps": len(timer.warm_steps()),
             "median_step_s": float(np.median(timer.warm_steps()))}
 
