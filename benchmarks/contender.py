@@ -2,12 +2,14 @@
 
     python -m benchmarks.contender plain|fast --data DIR [--epochs N] --out result.json     # time to accuracy
     python -m benchmarks.contender steps --setup NAME --data DIR --out result.json         # step time only
-    python -m benchmarks.contender steps --setup variant:best --data DIR --out result.json # one of the study's variants
+    python -m benchmarks.contender steps --setup variant:wide --data DIR --out result.json
+                                                                 # one of the study's variants
 
 Prints nothing of interest; writes a JSON result that benchmarks/benchmark.py tabulates.
 """
 
 import argparse
+import copy
 import json
 import os
 import resource
@@ -18,9 +20,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 
+from benchmarks.changes import check_changes, key_and_value, study_with  # noqa: E402
+from benchmarks.timing import make_timer  # noqa: E402
+from study import config, files  # noqa: E402
+from study.data import paths as data_paths  # noqa: E402
+from study.errors import ParamsError  # noqa: E402
+
 # Step-time setups, each on the baseline model. The contenders:
 #   plain_same_batch  the plain script (benchmarks/plain_keras.py) at the protocol's batch and precision
-#   default           our training path (study/fitting.py) at the `reproduce` protocol, as the study runs it
+#   default           our training path (study/training/fitting.py) at the `reproduce` protocol,
+#                     as the study runs it
 #   default_bf16      the same in bf16 mixed precision: what the study would gain by retraining in bf16
 # Then the levers: our model with Keras's defaults (TensorFlow's threads, one step per call, no op
 # determinism, `model.fit` on arrays) and one setting changed, so each lever's worth is read
@@ -42,8 +51,8 @@ LEVERS = {
     "XLA jit_compile": {"jit_compile": True},
 }
 SETUPS = (*CONTENDERS, *(f"lever:{name}" for name in LEVERS))
-CALLS_PER_EPOCH = 12   # a step-time run trains 3 epochs of 12 x 16 steps on a slice of the training set
-STEP_EPOCHS = 3        # the first epoch traces the graph; its steps are not counted
+CALLS_PER_EPOCH = 12  # a step-time run trains 3 epochs of 12 x 16 steps on a slice of the training set
+STEP_EPOCHS = 3  # the first epoch traces the graph; its steps are not counted
 # `variant:<name>` times our path at one of the study's variants, as its training stage runs it.
 # Each epoch is this many images whatever the batch, so that a wide model at batch 128 is
 # timed on the same images as the baseline at 32, in seconds rather than minutes.
@@ -51,58 +60,22 @@ VARIANT_IMAGES_PER_EPOCH = 32 * 16 * CALLS_PER_EPOCH
 
 
 def load(data_dir):
-    from study import files
-
-    return files.load_split(os.path.join(data_dir, "train.npz")), files.load_split(os.path.join(data_dir, "val.npz"))
-
-
-def make_timer(started, target, steps_per_call=1):
-    import keras
-
-    class Timer(keras.callbacks.Callback):
-        """Step times per epoch, and the first epoch (and seconds since the start) reaching the target accuracy.
-
-        With steps_per_execution > 1 Keras calls the batch callbacks once per call
-        of `steps_per_call` steps, so each interval is divided among them.
-        """
-
-        def __init__(self):
-            super().__init__()
-            self.steps, self.epochs, self.reached = [[]], [], None
-
-        def on_train_batch_begin(self, batch, logs=None):
-            self.step_started = time.perf_counter()
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.steps[-1].append((time.perf_counter() - self.step_started) / steps_per_call)
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.steps.append([])
-            if "val_accuracy" not in (logs or {}):
-                return
-            seconds = time.perf_counter() - started
-            self.epochs.append({"epoch": epoch + 1, "seconds": seconds, "val_accuracy": float(logs["val_accuracy"])})
-            if self.reached is None and logs["val_accuracy"] >= target:
-                self.reached = {"epoch": epoch + 1, "seconds": seconds}
-
-        def warm_steps(self):
-            """The step times after the first epoch (which traces the graph)."""
-            return [step for epoch in self.steps[1:] for step in epoch]
-
-    return Timer()
+    return files.load_split(data_paths.prepared("train", data_dir)), files.load_split(
+        data_paths.prepared("val", data_dir)
+    )
 
 
 def protocol_spec(protocol):
-    from study import params
-
-    all_params = params.load()
-    all_params["protocol"] = protocol
-    return params.model_spec(all_params, "baseline", 42)
+    """The baseline's spec (seed 42) under `protocol`, an entry of params.yaml `protocols`."""
+    study = config.load()
+    raw = copy.deepcopy(study.raw)
+    raw["protocol"] = protocol
+    return config.Study(raw, study.path).spec("baseline", 42)
 
 
 def run_training(kind, data_dir, epochs, target):
     """`plain`: the plain script at Keras's defaults (batch 32); `fast`: our path at the fast protocol."""
-    from study import fitting
+    from study.training import batches, fitting
 
     train_data, val_data = load(data_dir)
     started = time.perf_counter()
@@ -115,12 +88,19 @@ def run_training(kind, data_dir, epochs, target):
     else:
         spec = protocol_spec("fast")
         if epochs is not None:
-            spec["epochs"] = epochs
-        steps_per_epoch = -(-len(train_data[0]) // spec["batch_size"])
-        timer = make_timer(started, target, fitting.whole_calls(steps_per_epoch, spec["steps_per_execution"]))
+            spec = spec.replace(epochs=epochs)
+        steps_per_epoch = -(-len(train_data[0]) // spec.batch_size)
+        timer = make_timer(started, target, batches.whole_calls(steps_per_epoch, spec.steps_per_execution))
         with tempfile.TemporaryDirectory() as checkpoints:
-            fitting.train(f"benchmark_{kind}", spec, train_data, val_data, checkpoint_root=checkpoints, callbacks=[timer])
-        batch_size = spec["batch_size"]
+            fitting.train(
+                f"benchmark_{kind}",
+                spec,
+                train_data,
+                val_data,
+                checkpoint_root=checkpoints,
+                callbacks=[timer],
+            )
+        batch_size = spec.batch_size
     return {
         "batch_size": batch_size,
         "median_step_s": float(np.median(timer.warm_steps())),
@@ -141,23 +121,16 @@ def _slice(train_data, batch_size):
 
 def variant_spec(name, changes=None):
     """Variant `name`'s spec at the study's protocol (seed 42) with `changes` ({key: value}, checked
-    as a variant's keys are), timed for STEP_EPOCHS epochs.
+    as params.yaml is), timed for STEP_EPOCHS epochs.
 
     A variant trained on a pre-made augmented set is timed on the train split: the
     same model and steps, on other images.
     """
-    from study import params
-
-    changes = params.check_keys(changes or {}, params.MODEL_KEYS, "--set", partial=True)
-    return {**params.model_spec(params.load(), name, 42), **changes, "epochs": STEP_EPOCHS, "augmentation": None}
-
-
-def key_and_value(assignment):
-    """(key, value) of "key=value", the value read as YAML (as `dvc exp run -S` reads it); None without "="."""
-    import yaml
-
-    key, separator, value = assignment.partition("=")
-    return (key, yaml.safe_load(value)) if separator else None
+    study = config.load()
+    if changes:
+        check_changes(changes, "--set")
+        study = study_with(study, name, changes)
+    return study.spec(name, 42).replace(epochs=STEP_EPOCHS, augmentation=None)
 
 
 def parse_changes(parser, assignments):
@@ -179,25 +152,34 @@ def refuse_a_bad_setup(parser, setup, changes):
         if changes:
             parser.error("--set: only with --setup variant:<name>")
         return
-    from study import params
-
     try:
         variant_spec(setup.removeprefix("variant:"), changes)
-    except params.ParamsError as error:
+    except ParamsError as error:
         parser.error(str(error))
 
 
 def run_our_path(setup, spec, train_data, val_data):
-    """Our training path (study/fitting.py) at `spec` on `train_data`: the median step time after the tracing epoch."""
-    from study import fitting
+    """Our training path (study/training/fitting.py) at `spec` on `train_data`: the median step time after
+    the tracing epoch."""
+    from study.training import batches, fitting
 
-    steps_per_call = fitting.whole_calls(-(-len(train_data[0]) // spec["batch_size"]), spec["steps_per_execution"])
+    steps_per_call = batches.whole_calls(-(-len(train_data[0]) // spec.batch_size), spec.steps_per_execution)
     timer = make_timer(time.perf_counter(), 2.0, steps_per_call)
     with tempfile.TemporaryDirectory() as checkpoints:
-        fitting.train(f"benchmark_{setup.replace(':', '_')}", spec, train_data, val_data,
-                      checkpoint_root=checkpoints, callbacks=[timer])
-    return {"batch_size": spec["batch_size"], "threads": spec["threads"], "steps": len(timer.warm_steps()),
-            "median_step_s": float(np.median(timer.warm_steps()))}
+        fitting.train(
+            f"benchmark_{setup.replace(':', '_')}",
+            spec,
+            train_data,
+            val_data,
+            checkpoint_root=checkpoints,
+            callbacks=[timer],
+        )
+    return {
+        "batch_size": spec.batch_size,
+        "threads": spec.threads,
+        "steps": len(timer.warm_steps()),
+        "median_step_s": float(np.median(timer.warm_steps())),
+    }
 
 
 def run_steps(setup, data_dir, changes=None):
@@ -206,24 +188,30 @@ def run_steps(setup, data_dir, changes=None):
     train_data, val_data = load(data_dir)
     val_data = (val_data[0][:1000], val_data[1][:1000])
     if setup in OUR_PATH:
-        spec = {**protocol_spec("reproduce"), "epochs": STEP_EPOCHS, **OUR_PATH[setup]}
-        return run_our_path(setup, spec, _slice(train_data, spec["batch_size"]), val_data)
+        spec = protocol_spec("reproduce").replace(epochs=STEP_EPOCHS, **OUR_PATH[setup])
+        return run_our_path(setup, spec, _slice(train_data, spec.batch_size), val_data)
     if setup.startswith("variant:"):
         spec = variant_spec(setup.removeprefix("variant:"), changes)
         # Whole calls of whole batches, VARIANT_IMAGES_PER_EPOCH images or the nearest above.
-        call_images = spec["batch_size"] * spec["steps_per_execution"]
+        call_images = spec.batch_size * spec.steps_per_execution
         count = -(-VARIANT_IMAGES_PER_EPOCH // call_images) * call_images
         return run_our_path(setup, spec, (train_data[0][:count], train_data[1][:count]), val_data)
     if setup == "plain_same_batch":
         from benchmarks.plain_keras import train_plain
 
         spec = protocol_spec("reproduce")
-        if spec["precision"] != "float32":
+        if spec.precision != "float32":
             raise SystemExit("plain_same_batch: the plain script runs float32 only")
         timer = make_timer(time.perf_counter(), 2.0)
-        train_plain(_slice(train_data, spec["batch_size"]), val_data, STEP_EPOCHS, [timer], batch_size=spec["batch_size"])
-        return {"batch_size": spec["batch_size"], "threads": None, "steps": len(timer.warm_steps()),
-                "median_step_s": float(np.median(timer.warm_steps()))}
+        train_plain(
+            _slice(train_data, spec.batch_size), val_data, STEP_EPOCHS, [timer], batch_size=spec.batch_size
+        )
+        return {
+            "batch_size": spec.batch_size,
+            "threads": None,
+            "steps": len(timer.warm_steps()),
+            "median_step_s": float(np.median(timer.warm_steps())),
+        }
     return run_lever(setup.removeprefix("lever:"), train_data)
 
 
@@ -242,26 +230,38 @@ def run_lever(name, train_data):
     keras.utils.set_random_seed(42)
     if lever.pop("determinism", False):
         tf.config.experimental.enable_op_determinism()
-    from study.models import build_model
+    from study.training.models import build_model
 
-    spec = {**protocol_spec("reproduce"), "steps_per_execution": 1, "threads": None, **lever}
-    x, y = _slice(train_data, spec["batch_size"])
+    # Keras's defaults (one step per call, TensorFlow's threads), then the lever's own settings over them.
+    spec = protocol_spec("reproduce").replace(**{"steps_per_execution": 1, "threads": None, **lever})
+    x, y = _slice(train_data, spec.batch_size)
     model = build_model(spec)
-    inputs = tf.data.Dataset.from_tensor_slices((x, y)).batch(spec["batch_size"]).cache() if tf_data else x
-    timer = make_timer(time.perf_counter(), 2.0, spec["steps_per_execution"])
-    fit_arguments = {} if tf_data else {"y": y, "batch_size": spec["batch_size"]}
+    inputs = tf.data.Dataset.from_tensor_slices((x, y)).batch(spec.batch_size).cache() if tf_data else x
+    timer = make_timer(time.perf_counter(), 2.0, spec.steps_per_execution)
+    fit_arguments = {} if tf_data else {"y": y, "batch_size": spec.batch_size}
     model.fit(inputs, epochs=STEP_EPOCHS, verbose=0, callbacks=[timer], **fit_arguments)
-    return {"batch_size": spec["batch_size"], "threads": threads, "steps": len(timer.warm_steps()),
-            "median_step_s": float(np.median(timer.warm_steps()))}
+    return {
+        "batch_size": spec.batch_size,
+        "threads": threads,
+        "steps": len(timer.warm_steps()),
+        "median_step_s": float(np.median(timer.warm_steps())),
+    }
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("kind", choices=["plain", "fast", "steps"])
-    parser.add_argument("--setup", help=f"for `steps`: one of {', '.join(SETUPS)}, or variant:<name of a variant>")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="for variant:<name>, a key of its spec changed (repeatable)")
-    parser.add_argument("--data", default=os.path.join("data", "prepared"))
+    parser.add_argument(
+        "--setup", help=f"for `steps`: one of {', '.join(SETUPS)}, or variant:<name of a variant>"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="for variant:<name>, a key of its spec changed (repeatable)",
+    )
+    parser.add_argument("--data", default=data_paths.PREPARED_DIR)
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--target", type=float, default=0.915)
     parser.add_argument("--out", required=True)

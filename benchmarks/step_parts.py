@@ -1,8 +1,9 @@
 """Where one training step of the `reproduce` protocol goes: its parts, timed on this machine.
 
-    python -m benchmarks.step_parts               # about a minute
-    python -m benchmarks.step_parts --repeats 2 --rounds 1   # seconds: only proves it runs (the tests')
-    python -m benchmarks.step_parts --variant best_less_dropout --repeats 20   # a wide model's step, minutes
+    python -m benchmarks.step_parts               # the baseline's step
+    python -m benchmarks.step_parts --repeats 2 --rounds 1   # only proves it runs (the tests')
+    python -m benchmarks.step_parts --variant wide --repeats 20
+                                                             # a wide model's step, fewer calls
 
 The study's setting: one thread, op determinism, float32, the protocol's batch, the
 baseline model (or `--variant`'s). Each part is one tf.function called `--repeats` times on one batch of
@@ -12,7 +13,7 @@ the `flatten` layer, a reshape, is about that overhead alone. Printed: the forwa
 forward and backward, and Keras's whole train_step, with the spec's dropout and with
 dropout off; each layer's forward; the first dropout's mask drawn three ways; and,
 for a model with batch norm, the first one's forward and backward two ways.
-Prints only; writes nothing.
+Prints only; writes nothing. docs/speed.md holds the figures of these runs.
 """
 
 import argparse
@@ -44,7 +45,7 @@ def model_parts(spec, images, labels, repeats):
     import keras
     import tensorflow as tf
 
-    from study.models import build_model
+    from study.training.models import build_model
 
     model = build_model(spec, steps_per_epoch=1)
 
@@ -56,19 +57,28 @@ def model_parts(spec, images, labels, repeats):
     parts = {
         "forward": milliseconds(tf.function(lambda x: model(x, training=True)), images, repeats=repeats),
         "forward + backward": milliseconds(tf.function(gradients), images, labels, repeats=repeats),
-        "train_step (+ Adam, metrics)": milliseconds(tf.function(lambda x, y: model.train_step((x, y))),
-                                                     images, labels, repeats=repeats),
+        "train_step (+ Adam, metrics)": milliseconds(
+            tf.function(lambda x, y: model.train_step((x, y))), images, labels, repeats=repeats
+        ),
     }
     inputs = images
     for number, layer in enumerate(model.layers, start=1):
         forward = tf.function(lambda x, layer=layer: layer(x, training=True))
         # Named by place and kind: Keras numbers the names of each new model's layers afresh.
-        parts[f"  forward of layer {number}, {type(layer).__name__}"] = milliseconds(forward, inputs, repeats=repeats)
+        parts[f"  forward of layer {number}, {type(layer).__name__}"] = milliseconds(
+            forward, inputs, repeats=repeats
+        )
         inputs = layer(inputs, training=True)
-    dropout = next((layer for layer in model.layers if isinstance(layer, keras.layers.Dropout) and layer.rate > 0), None)
-    batch_norm = next((layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)), None)
-    return parts, {"dropout": dropout and (tuple(dropout.output.shape[1:]), dropout.rate),
-                   "batch norm": batch_norm and tuple(batch_norm.output.shape[1:])}
+    dropout = next(
+        (layer for layer in model.layers if isinstance(layer, keras.layers.Dropout) and layer.rate > 0), None
+    )
+    batch_norm = next(
+        (layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)), None
+    )
+    return parts, {
+        "dropout": dropout and (tuple(dropout.output.shape[1:]), dropout.rate),
+        "batch norm": batch_norm and tuple(batch_norm.output.shape[1:]),
+    }
 
 
 def eight_bit_dropout(inputs, rate, seed):
@@ -92,7 +102,9 @@ def mask_parts(shape, rate, repeats):
     seed = tf.Variable([1, 2], dtype=tf.int64)
 
     ways = {
-        "Keras's way: float32 uniforms (Philox)": lambda: tf.nn.experimental.stateless_dropout(inputs, rate, seed=seed),
+        "Keras's way: float32 uniforms (Philox)": lambda: tf.nn.experimental.stateless_dropout(
+            inputs, rate, seed=seed
+        ),
         "a mask cut from 8-bit draws": lambda: eight_bit_dropout(inputs, rate, seed),
         "the multiply alone, no draws": lambda: inputs * (1 / (1 - rate)),
     }
@@ -106,7 +118,7 @@ def batch_norm_ways(shape):
     import keras
     import tensorflow as tf
 
-    from study.models import fused_batch_norm_class
+    from study.training.models import fused_batch_norm_class
 
     def way(layer):
         layer.build(shape)
@@ -119,8 +131,10 @@ def batch_norm_ways(shape):
 
         return forward_and_backward
 
-    return {"Keras's BatchNormalization": way(keras.layers.BatchNormalization()),
-            "fused (batch_norm_kernel: fused)": way(fused_batch_norm_class()())}
+    return {
+        "Keras's BatchNormalization": way(keras.layers.BatchNormalization()),
+        "fused (batch_norm_kernel: fused)": way(fused_batch_norm_class()()),
+    }
 
 
 def batch_norm_parts(shape, repeats):
@@ -128,46 +142,60 @@ def batch_norm_parts(shape, repeats):
     import tensorflow as tf
 
     inputs, upstream = tf.random.uniform(shape, seed=2), tf.random.uniform(shape, seed=3)
-    return {way: milliseconds(tf.function(function), inputs, upstream, repeats=repeats)
-            for way, function in batch_norm_ways(shape).items()}
+    return {
+        way: milliseconds(tf.function(function), inputs, upstream, repeats=repeats)
+        for way, function in batch_norm_ways(shape).items()
+    }
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=300, help="timed calls of each part")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds, each timing both models; medians are printed")
-    parser.add_argument("--variant", default="baseline", help="the variant of params.yaml whose step is timed")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds, each timing both models; medians are printed"
+    )
+    parser.add_argument(
+        "--variant", default="baseline", help="the variant of params.yaml whose step is timed"
+    )
     arguments = parser.parse_args()
-    from benchmarks.benchmark import cpu_model
     from benchmarks.contender import variant_spec
-    from study.fitting import set_up_tensorflow
+    from benchmarks.machine import cpu_model
+    from study import errors
+    from study.training.fitting import set_up_tensorflow
 
-    spec = {**variant_spec(arguments.variant), "steps_per_execution": 1}
-    set_up_tensorflow(spec["seed"], spec["threads"])
+    with errors.refused_in_one_line():
+        spec = variant_spec(arguments.variant).replace(steps_per_execution=1)
+    set_up_tensorflow(spec.seed, spec.threads)
     import tensorflow as tf
 
-    images = tf.random.uniform((spec["batch_size"], 28, 28, 1), seed=1)
-    labels = tf.zeros((spec["batch_size"],), tf.uint8)
-    print(f"CPU: {cpu_model()}; {arguments.variant}, batch {spec['batch_size']}, {spec['threads']} thread(s), op determinism, "
-          f"{spec['precision']}; mean ms per call of {arguments.repeats}, "
-          f"median of {arguments.rounds} rounds")
-    without = {**spec, "conv_dropout_rate": 0.0, "dense_dropout_rate": 0.0}
+    images = tf.random.uniform((spec.batch_size, 28, 28, 1), seed=1)
+    labels = tf.zeros((spec.batch_size,), tf.uint8)
+    print(
+        f"CPU: {cpu_model()}; {arguments.variant}, batch {spec.batch_size}, {spec.threads} thread(s), "
+        f"op determinism, {spec.precision}; mean ms per call of {arguments.repeats}, "
+        f"median of {arguments.rounds} rounds"
+    )
+    without = spec.replace(conv_dropout_rate=0.0, dense_dropout_rate=0.0)
     # The two models take turns, so a noisy stretch of the machine slows both alike.
-    rounds = [[model_parts(s, images, labels, arguments.repeats) for s in (spec, without)]
-              for _ in range(arguments.rounds)]
+    rounds = [
+        [model_parts(s, images, labels, arguments.repeats) for s in (spec, without)]
+        for _ in range(arguments.rounds)
+    ]
     found = rounds[0][0][1]
-    with_dropout, without_dropout = ({part: float(np.median([r[which][0][part] for r in rounds]))
-                                      for part in rounds[0][which][0]} for which in (0, 1))
+    with_dropout, without_dropout = (
+        {part: float(np.median([r[which][0][part] for r in rounds])) for part in rounds[0][which][0]}
+        for which in (0, 1)
+    )
     print(f"{'':40} {'dropout as the spec':>20} {'dropout off':>12}")
     for part in with_dropout:
         print(f"{part:40} {with_dropout[part]:20.2f} {without_dropout[part]:12.2f}")
     if found["dropout"]:
-        shape, rate = (spec["batch_size"], *found["dropout"][0]), found["dropout"][1]
+        shape, rate = (spec.batch_size, *found["dropout"][0]), found["dropout"][1]
         print(f"the first dropout ({' x '.join(map(str, shape))} values, rate {rate}):")
         for way, ms in mask_parts(shape, rate, arguments.repeats).items():
             print(f"  {way:40} {ms:6.2f}")
     if found["batch norm"]:
-        shape = (spec["batch_size"], *found["batch norm"])
+        shape = (spec.batch_size, *found["batch norm"])
         print(f"the first batch norm ({' x '.join(map(str, shape))} values), forward and backward:")
         for way, ms in batch_norm_parts(shape, arguments.repeats).items():
             print(f"  {way:40} {ms:6.2f}")

@@ -40,7 +40,9 @@ import sys
 import yaml
 
 sys.path.insert(0, ".")
-from study import artifacts, files  # noqa: E402  (run from the project root)
+from study import files  # noqa: E402  (run from the project root)
+from study.analysis import artifacts  # noqa: E402
+from study.training import runs  # noqa: E402
 
 FIGURES = {"train_accuracy": "accuracy", "val_accuracy": "val_accuracy"}  # published key -> history column
 
@@ -51,7 +53,7 @@ def read_text(source, variant, seed):
     if kind == "dir":
         path = os.path.join(where, f"{variant}.csv")
         return open(path).read() if os.path.isfile(path) else None
-    path = artifacts.seed_run(variant, seed)["history"]
+    path = runs.seed_run(variant, seed)["history"]
     if where == "WORKTREE":
         return open(path).read() if os.path.isfile(path) else None
     result = subprocess.run(["git", "show", f"{where}:{path}"], capture_output=True, text=True)
@@ -63,7 +65,9 @@ def figures_at(source, variant, seeds, epoch):
     rows = []
     for seed in seeds:
         text = read_text(source, variant, seed)
-        found = text and next((r for r in csv.DictReader(io.StringIO(text)) if int(float(r["epoch"])) == epoch), None)
+        found = text and next(
+            (r for r in csv.DictReader(io.StringIO(text)) if int(float(r["epoch"])) == epoch), None
+        )
         if found:
             rows.append(found)
         if source.startswith("dir:"):
@@ -76,7 +80,8 @@ def figures_at(source, variant, seeds, epoch):
 def seed_sd(rev, variant, key):
     """The sd over training seeds of a Table 1 figure in a study (its per-variant summary)."""
     text = None
-    # Before the restructuring (commit 3b48043) the summaries lay in metrics/train/.
+    # `--sd-rev` may name a revision from before the summaries' present place, when they lay
+    # in metrics/train/.
     for path in (artifacts.variant_summary(variant), os.path.join("metrics", "train", f"{variant}.json")):
         if text:
             break
@@ -93,7 +98,9 @@ def seed_sd(rev, variant, key):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--candidate", action="append", required=True, help="NAME=REV: a screen run and its revision")
+    parser.add_argument(
+        "--candidate", action="append", required=True, help="NAME=REV: a screen run and its revision"
+    )
     parser.add_argument("--epochs", type=int, nargs="+", default=[10, 12, 15, 20])
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
     parser.add_argument("--sd-rev", default="WORKTREE", help="the study whose seed sds scale the distances")
@@ -113,17 +120,40 @@ def main():
                     sd = max(seed_sd(arguments.sd_rev, variant, key) or 0.0, arguments.sd_floor)
                     ours = None if found is None else found[0][column]
                     distance = None if ours is None else abs(ours - numbers[key]) / sd
-                    figures.append({"variant": variant, "figure": key, "published": numbers[key], "ours": ours,
-                                    "seeds": None if found is None else found[1], "sd": sd, "distance_sd": distance,
-                                    "within_2sd": None if distance is None else distance <= 2})
+                    figures.append(
+                        {
+                            "variant": variant,
+                            "figure": key,
+                            "published": numbers[key],
+                            "ours": ours,
+                            "seeds": None if found is None else found[1],
+                            "sd": sd,
+                            "distance_sd": distance,
+                            "within_2sd": None if distance is None else distance <= 2,
+                        }
+                    )
             if all(f["ours"] is None for f in figures):
                 continue  # this run has no such epoch
-            rows.append({"candidate": name, "source": source, "epochs": epochs, "figures": figures,
-                         "within_2sd": sum(bool(f["within_2sd"]) for f in figures),
-                         "measured": sum(f["ours"] is not None for f in figures)})
+            rows.append(
+                {
+                    "candidate": name,
+                    "source": source,
+                    "epochs": epochs,
+                    "figures": figures,
+                    "within_2sd": sum(bool(f["within_2sd"]) for f in figures),
+                    "measured": sum(f["ours"] is not None for f in figures),
+                }
+            )
             print(f"{name}, {epochs} epochs: {rows[-1]['within_2sd']} of {rows[-1]['measured']} within 2 sd")
-    files.write_json(artifacts.PROTOCOL_SCREEN, {"seeds": arguments.seeds, "sd_rev": arguments.sd_rev, "sd_floor": arguments.sd_floor,
-                              "candidates": rows})
+    files.write_json(
+        artifacts.PROTOCOL_SCREEN,
+        {
+            "seeds": arguments.seeds,
+            "sd_rev": arguments.sd_rev,
+            "sd_floor": arguments.sd_floor,
+            "candidates": rows,
+        },
+    )
 
 
 if __name__ == "__main__":

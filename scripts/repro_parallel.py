@@ -1,19 +1,20 @@
 """`dvc repro` with the training stages run several at a time.
 
-    python scripts/repro_parallel.py            # as many at once as cores / params `baseline.threads`
+    python scripts/repro_parallel.py            # as many at once as cores / a training's threads
     python scripts/repro_parallel.py --jobs 1   # one at a time, like plain `dvc repro`
     python scripts/repro_parallel.py --trainings-only   # stop before step 3 (`dvc repro` later)
     python scripts/repro_parallel.py --allow-missing    # a clone without the models: train only what changed
     python scripts/repro_parallel.py --first 'train@kernel7-*'   # these trainings before the others
 
-DVC runs one stage at a time, and one training at the study's batch of 32 cannot
-keep two cores busy (params.yaml `baseline.threads` is 1: one thread trains as
-fast as two there). The trainings are independent stages, so this script:
+DVC runs one stage at a time, and at the study's batch of 32 a second training uses
+a second core better than a second thread of one training does (docs/speed.md), so
+params.yaml gives each training one thread (`baseline.threads`). The trainings are
+independent stages, so this script:
   1. runs `dvc repro` of the data stages they read (fetch, prepare, augment);
   2. runs the command of every training stage that `dvc repro` would run,
-     `--jobs` at a time, the most work first (images times FLOPs per image), and `dvc commit`s each one as soon as it
-     ends, so that an interruption loses only the trainings still running (their
-     checkpoints resume them next time);
+     `--jobs` at a time, the most work first (images times FLOPs per image), and
+     `dvc commit`s each one as soon as it ends, so that an interruption loses only
+     the trainings still running (their checkpoints resume them next time);
   3. runs `dvc repro` for everything else (summaries, evaluation, report).
 The commands, outputs and dvc.lock are exactly those of plain `dvc repro`; a stage
 fails the whole run (after the running ones end) with its output shown.
@@ -27,11 +28,9 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
-import yaml
-
 sys.path.insert(0, ".")
-from study import params  # noqa: E402  (run from the project root)
-from study.flops import study_trainings, training_flops  # noqa: E402
+from study import config, errors  # noqa: E402  (run from the project root)
+from study.analysis.cost import study_trainings, training_flops  # noqa: E402
 
 TRAINING_STAGES = ("train@", "train_augmented@", "kfold@", "kfold_carried")
 DATA_STAGES = ("fetch", "prepare", "augment")
@@ -49,20 +48,34 @@ def changed_trainings(allow_missing=False, first=()):
     with Repo(".") as repo:
         # Only the trainings and what they read are planned: a later stage that reads
         # a model not trained yet (a new variant's mirror@) would fail a dry run.
-        trainings = [stage.addressing for stage in repo.index.stages if stage.addressing.startswith(TRAINING_STAGES)]
-        planned = repo.reproduce(targets=trainings, dry=True, allow_missing=allow_missing) if trainings else []
-    stages = [(stage.addressing, stage.cmd) for stage in planned if stage.addressing.startswith(TRAINING_STAGES)]
+        trainings = [
+            stage.addressing for stage in repo.index.stages if stage.addressing.startswith(TRAINING_STAGES)
+        ]
+        planned = (
+            repo.reproduce(targets=trainings, dry=True, allow_missing=allow_missing) if trainings else []
+        )
+    stages = [
+        (stage.addressing, stage.cmd) for stage in planned if stage.addressing.startswith(TRAINING_STAGES)
+    ]
     # The most work first (images times FLOPs per image, from params.yaml), so that
     # a long training is not left to run alone at the end.
-    work = {stage: images * training_flops(spec) for stage, (images, spec) in study_trainings(params.load()).items()}
-    return sorted(stages, key=lambda item: (not any(fnmatch.fnmatch(item[0], pattern) for pattern in first),
-                                            -work.get(item[1].split(" -m stages.", 1)[-1], 0)))
+    work = {
+        stage: images * training_flops(spec)
+        for stage, (images, spec) in study_trainings(config.load()).items()
+    }
+    return sorted(
+        stages,
+        key=lambda item: (
+            not any(fnmatch.fnmatch(item[0], pattern) for pattern in first),
+            -work.get(item[1].split(" -m stages.", 1)[-1], 0),
+        ),
+    )
 
 
-def default_jobs():
-    with open("params.yaml") as stream:
-        threads = (yaml.safe_load(stream).get("baseline") or {}).get("threads") or os.cpu_count()
-    return max(1, (os.cpu_count() or 1) // threads)
+def default_jobs(study):
+    """Cores over the threads of the most threaded training (one without a number takes every core)."""
+    cores = os.cpu_count() or 1
+    return max(1, cores // max(spec.threads or cores for spec in study.specs.values()))
 
 
 def run_stage(name, command):
@@ -73,19 +86,36 @@ def run_stage(name, command):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=None, help="trainings at once (default: cores / baseline.threads)")
-    parser.add_argument("--trainings-only", action="store_true", help="run and commit the trainings, not the later stages")
-    parser.add_argument("--allow-missing", action="store_true",
-                        help="as dvc repro --allow-missing: skip stages whose only change is an output missing "
-                             "from this cache (a clone without the models)")
-    parser.add_argument("--first", action="append", default=[], metavar="PATTERN",
-                        help="run the training stages whose names match first (fnmatch, e.g. 'train@kernel7-*'); "
-                             "repeatable")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="trainings at once (default: cores / the threads "
+        "of a training, params.yaml `baseline.threads` as the protocol sets it)",
+    )
+    parser.add_argument(
+        "--trainings-only", action="store_true", help="run and commit the trainings, not the later stages"
+    )
+    parser.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="as dvc repro --allow-missing: skip stages whose only change is an output missing "
+        "from this cache (a clone without the models)",
+    )
+    parser.add_argument(
+        "--first",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="run the training stages whose names match first (fnmatch, e.g. 'train@kernel7-*'); repeatable",
+    )
     arguments = parser.parse_args()
-    jobs = arguments.jobs or default_jobs()
+    with errors.refused_in_one_line():
+        jobs = arguments.jobs or default_jobs(config.load())
 
     dvc("repro", *DATA_STAGES)
-    stages = changed_trainings(arguments.allow_missing, arguments.first)
+    with errors.refused_in_one_line():
+        stages = changed_trainings(arguments.allow_missing, arguments.first)
     print(f"repro_parallel: {len(stages)} training stage(s) to run, {jobs} at a time", flush=True)
     failed = []
     with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -94,7 +124,10 @@ def main():
             name, result, seconds = future.result()
             if result.returncode != 0:
                 failed.append(name)
-                print(f"repro_parallel: {name} failed after {seconds:.0f} s:\n{result.stdout}{result.stderr}", flush=True)
+                print(
+                    f"repro_parallel: {name} failed after {seconds:.0f} s:\n{result.stdout}{result.stderr}",
+                    flush=True,
+                )
                 continue
             dvc("commit", "--force", "--quiet", name)
             last_line = (result.stdout.strip().splitlines() or [""])[-1]

@@ -1,11 +1,11 @@
-"""The stages of the study, one module each (`python -m stages.<stage>`), and what they share.
+"""The stages of the study, one module each (`python -m stages.<stage>`), each a thin entry point.
 
-Every stage run as a program records its wall time and peak memory (resident set
-size) in logs/resources/<stage and arguments>.json when it exits. That folder is
-not a DVC output and no stage reads it; benchmarks/benchmark.py reports it.
+Every stage ends with `stages.run(main)`, which records the stage's wall time and
+peak memory (resident set size) in logs/resources/<stage and arguments>.json when
+it exits. That folder is not a DVC output and no stage reads it;
+benchmarks/benchmark.py reports it. Importing a stage (as the tests do) records nothing.
 """
 
-import atexit
 import json
 import os
 import re
@@ -13,26 +13,30 @@ import resource
 import sys
 import time
 
-_STARTED = time.time()
+
+def run(main):
+    """Runs a stage's main() and records its resources, whether it ends well or is refused."""
+    started = time.time()
+    try:
+        main()
+    finally:
+        _record_resources(started)
 
 
-def _record_resources():
+def _record_resources(started):
     script = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
-    if os.path.dirname(script) != os.path.dirname(os.path.abspath(__file__)):
-        return  # imported by a test or a tool, not run as a stage
     stage = " ".join([os.path.splitext(os.path.basename(script))[0], *sys.argv[1:]])
     record = {
         "stage": stage,
-        "wall_s": round(time.time() - _STARTED, 1),
+        "wall_s": round(time.time() - started, 1),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     try:
         os.makedirs(os.path.join("logs", "resources"), exist_ok=True)
-        with open(os.path.join("logs", "resources", re.sub(r"[^\w.-]+", "_", stage) + ".json"), "w") as stream:
+        with open(
+            os.path.join("logs", "resources", re.sub(r"[^\w.-]+", "_", stage) + ".json"), "w"
+        ) as stream:
             json.dump(record, stream)
     except OSError:
         pass  # a measurement, never a reason to fail a stage
-
-
-atexit.register(_record_resources)

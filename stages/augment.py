@@ -1,4 +1,4 @@
-"""Stage augment@<variant>: the augmented training set of one augmented variant, and a figure of its transforms.
+"""Stage augment@<variant>: one augmented variant's augmented training set, and a figure of its transforms.
 
     python -m stages.augment baseline_aug
 
@@ -7,152 +7,36 @@ preset), `augmentations.<preset>` and data/prepared/train.npz (never the
 validation or test split). Writes data/augmented/<variant>.npz: the original
 images followed by `copies` transformed copies of each, labels alongside, and
 plots/figures/augmentation_<variant>.png: one image, then each transform in turn.
-Every transform works on the whole array at once (NumPy), not image by image.
 """
 
 import argparse
 
-import numpy as np
-
-from study import artifacts, files, params
-from study.dataset import CLASS_NAMES
-from study.files import DataError
-
-CHUNK_SIZE = 8192  # images per vectorised step: bounds the memory of the sampling grids
-
-
-def rotate_and_shift(images, angles_degrees, shifts):
-    """Each image (N, H, W) rotated about its centre and shifted, bilinear, zero outside.
-
-    Output pixel p takes the input at R(-angle) (p - centre - shift) + centre.
-    """
-    count, height, width = images.shape
-    rows, cols = np.meshgrid(np.arange(height, dtype=np.float32), np.arange(width, dtype=np.float32), indexing="ij")
-    centre_row, centre_col = (height - 1) / 2, (width - 1) / 2
-    angles = np.deg2rad(angles_degrees).astype(np.float32)[:, None, None]
-    cos, sin = np.cos(angles), np.sin(angles)
-    dr = rows[None] - centre_row - shifts[:, 0, None, None]
-    dc = cols[None] - centre_col - shifts[:, 1, None, None]
-    source_row = cos * dr + sin * dc + centre_row
-    source_col = -sin * dr + cos * dc + centre_col
-
-    padded = np.pad(images, ((0, 0), (1, 1), (1, 1)))  # a ring of zeros: out-of-image reads are 0
-    top = np.floor(source_row)
-    left = np.floor(source_col)
-    weight_row = source_row - top
-    weight_col = source_col - left
-    # Indices into `padded`; each neighbour is clipped on its own, so a read far
-    # outside the image lands on the ring of zeros, never on an edge pixel.
-    top = top.astype(np.int64) + 1
-    left = left.astype(np.int64) + 1
-    bottom = np.clip(top + 1, 0, height + 1)
-    right = np.clip(left + 1, 0, width + 1)
-    top = np.clip(top, 0, height + 1)
-    left = np.clip(left, 0, width + 1)
-    index = np.arange(count)[:, None, None]
-    return (
-        padded[index, top, left] * (1 - weight_row) * (1 - weight_col)
-        + padded[index, top, right] * (1 - weight_row) * weight_col
-        + padded[index, bottom, left] * weight_row * (1 - weight_col)
-        + padded[index, bottom, right] * weight_row * weight_col
-    ).astype(images.dtype)
-
-
-def flip(images, probability, axis, rng):
-    """Flips each image along `axis` (1: vertical, upside down; 2: horizontal, mirror) with `probability`."""
-    chosen = rng.random(len(images)) < probability
-    flipped = images.copy()
-    flipped[chosen] = np.flip(images[chosen], axis=axis)
-    return flipped
-
-
-def add_noise(images, variance, rng):
-    """Gaussian noise of mean 0 and `variance`, then clipped back to the pixel range [0, 1]."""
-    if variance == 0:
-        return images
-    noisy = images + rng.normal(0.0, np.sqrt(variance), size=images.shape).astype(images.dtype)
-    return np.clip(noisy, 0.0, 1.0)
-
-
-def transform_steps(images, preset, rng):
-    """[(name, images after that step)] for one batch (N, H, W), in the order the transforms apply."""
-    count = len(images)
-    angles = rng.uniform(-preset["max_rotation_degrees"], preset["max_rotation_degrees"], size=count)
-    shift_range = preset["max_shift_pixels"]
-    shifts = rng.integers(-shift_range, shift_range + 1, size=(count, 2)).astype(np.float32)
-    steps = [("original", images)]
-    current = np.clip(rotate_and_shift(images, angles, shifts), 0.0, 1.0)
-    steps.append(("rotated" + (" + shifted" if shift_range else ""), current))
-    if preset["vertical_flip_probability"] > 0:
-        current = flip(current, preset["vertical_flip_probability"], 1, rng)
-        steps.append(("vertical flip", current))
-    if preset["horizontal_flip_probability"] > 0:
-        current = flip(current, preset["horizontal_flip_probability"], 2, rng)
-        steps.append(("horizontal flip", current))
-    if preset["noise_variance"] > 0:
-        current = add_noise(current, preset["noise_variance"], rng)
-        steps.append((f"noise (variance {preset['noise_variance']})", current))
-    return steps
-
-
-def augment(x, y, preset):
-    """(x, y) followed by preset['copies'] transformed copies of every image; seeded."""
-    rng = np.random.default_rng(preset["seed"])
-    images = x[..., 0]
-    copies = []
-    for _ in range(preset["copies"]):
-        for start in range(0, len(images), CHUNK_SIZE):
-            copies.append(transform_steps(images[start:start + CHUNK_SIZE], preset, rng)[-1][1])
-    augmented = np.concatenate([images, *copies])[..., np.newaxis]
-    return augmented.astype(x.dtype), np.tile(y, preset["copies"] + 1)
-
-
-def save_figure(path, image, label, preset):
-    """The seed's Figure 2: one image, then the image after each transform in turn."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    # Every flip the preset can make is shown, whatever its probability.
-    shown = dict(preset)
-    for key in ("vertical_flip_probability", "horizontal_flip_probability"):
-        shown[key] = 1.0 if preset[key] > 0 else 0.0
-    steps = transform_steps(image[None, ..., 0], shown, np.random.default_rng(preset["seed"]))
-    figure, axes = plt.subplots(1, len(steps), figsize=(2.2 * len(steps), 2.6))
-    for axis, (name, images) in zip(np.atleast_1d(axes), steps):
-        axis.imshow(images[0], cmap="gray", vmin=0, vmax=1)
-        axis.set_title(name, fontsize=9)
-        axis.axis("off")
-    figure.suptitle(f"Augmentation of one training image ({CLASS_NAMES[label]})", fontsize=10)
-    figure.tight_layout()
-    with files.atomic_path(path, suffix=".png") as temporary:
-        figure.savefig(temporary, dpi=100, format="png")
-    plt.close(figure)
+import stages
+from study import config, errors, files
+from study.data import paths as data_paths
+from study.data.augmentation import augment, save_figure
+from study.errors import ParamsError
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("variant", help="a name under `augmented_variants` in params.yaml")
     name = parser.parse_args(argv).variant
-    try:
-        all_params = params.load()
-        augmented = params.section(all_params, "augmented_variants")
-        if not isinstance(augmented, dict) or name not in augmented:
+    with errors.refused_in_one_line():
+        study = config.load()
+        if name not in study.augmented_variant_names:
             # (A plain variant, or no variant: either way not one this stage makes data for.)
-            known = ", ".join(map(str, augmented)) if isinstance(augmented, dict) else "none"
-            raise params.ParamsError(
-                f"{params.PARAMS_FILE}: augmented_variants: no augmented variant named {name!r} (known: {known})"
+            known = ", ".join(map(str, study.augmented_variant_names)) or "none"
+            raise ParamsError(
+                f"{study.path}: augmented_variants: no augmented variant named {name!r} (known: {known})"
             )
-        preset = params.augmentation_params(all_params, params.model_spec(all_params, name)["augmentation"])
-        x, y = files.load_split(artifacts.prepared("train"))
-    except (params.ParamsError, DataError) as error:
-        params.fail(error)
+        preset = study.augmentation(study.spec(name).augmentation)
+        x, y = files.load_split(data_paths.prepared("train"))
     augmented_x, augmented_y = augment(x, y, preset)
-    files.save_split(artifacts.augmented(name), augmented_x, augmented_y)
-    save_figure(artifacts.augmentation_figure(name), x[0], int(y[0]), preset)
-    print(f"augment@{name}: {len(x)} training images -> {len(augmented_x)} in data/augmented/{name}.npz")
+    files.save_split(data_paths.augmented(name), augmented_x, augmented_y)
+    save_figure(data_paths.augmentation_figure(name), x[0], int(y[0]), preset)
+    print(f"augment@{name}: {len(x)} training images -> {len(augmented_x)} in {data_paths.augmented(name)}")
 
 
 if __name__ == "__main__":
-    main()
+    stages.run(main)

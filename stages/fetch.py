@@ -8,18 +8,16 @@ data.sha256, all four or none.
 
 import os
 
-from study import files, params
-from study.artifacts import RAW_DIR
-from study.fashion_mnist import DataError, obtain
-
+import stages
+from study import config, errors, files
+from study.data.paths import RAW_DIR
+from study.data.sources import obtain
 
 
 def main():
-    try:
-        data = params.data_params(params.load())
-        origin, raw_files = obtain(data["source_dir"], data["download_url"], data["sha256"])
-    except (params.ParamsError, DataError) as error:
-        params.fail(error)
+    with errors.refused_in_one_line():
+        data = config.load().data
+        origin, raw_files = obtain(data.source_dir, data.download_url, data.sha256)
     with files.atomic_directory(RAW_DIR) as directory:
         for name, raw in raw_files.items():
             with open(os.path.join(directory, name), "wb") as stream:
@@ -28,4 +26,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    stages.run(main)

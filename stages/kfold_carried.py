@@ -12,7 +12,7 @@ fitted for the variant's epochs starting from the previous fold's weights, with 
 fresh optimizer and learning-rate schedule each time (a new compile). The honest
 k-fold (stage kfold) trains a fresh model per fold and stays the main result.
 
-Writes artifacts.carried_run(): the final model, its metrics (each fold's running
+Writes runs.carried_run(): the final model, its metrics (each fold's running
 training and validation accuracy and how many of its validation images earlier
 folds trained on), the history of all folds end to end, and the final model's
 test-set predictions.
@@ -22,30 +22,22 @@ import os
 
 import numpy as np
 
-from stages.kfold import all_training_images, fold_indices
-from study import artifacts, files, fitting, params
-from study.files import DataError
-
-
-def seen_before(splits, fold):
-    """The share of fold `fold`'s validation images that the training sets of folds 0..fold-1 contained."""
-    if fold == 0:
-        return 0.0
-    seen = np.unique(np.concatenate([train_index for train_index, _ in splits[:fold]]))
-    return float(np.isin(splits[fold][1], seen).mean())
+import stages
+from study import config, errors, files
+from study.data import paths as data_paths
+from study.data.splits import all_training_images, fold_indices, seen_before
+from study.training import fitting, runs
 
 
 def main():
-    try:
-        all_params = params.load()
-        settings = params.kfold_params(all_params)
-        spec = params.model_spec(all_params, settings["variant"], settings["seed"])
+    with errors.refused_in_one_line():
+        study = config.load()
+        settings = study.kfold
+        spec = study.spec(settings.variant, settings.seed)
         x, y = all_training_images()
-        x_test, _ = files.load_split(artifacts.prepared("test"))
-    except (params.ParamsError, DataError) as error:
-        params.fail(error)
+        x_test, _ = files.load_split(data_paths.prepared("test"))
 
-    splits = fold_indices(y, settings["n_splits"], settings["seed"])
+    splits = fold_indices(y, settings.n_splits, settings.seed)
     model, weights, history, per_fold, finished = None, None, [], [], []
     for fold, (train_index, val_index) in enumerate(splits):
         train_data, val_data = (x[train_index], y[train_index]), (x[val_index], y[val_index])
@@ -55,7 +47,7 @@ def main():
             del model
             fitting.release_keras_state()
         model, fold_history, checkpoint = fitting.train(
-            f"{artifacts.KFOLD_CARRIED}_fold_{fold}", spec, train_data, val_data, initial_weights=weights
+            f"{runs.KFOLD_CARRIED}_fold_{fold}", spec, train_data, val_data, initial_weights=weights
         )
         # Each fold's checkpoint is kept until the last fold ends: a run killed in
         # fold k resumes there, the earlier folds replayed from their checkpoints.
@@ -64,32 +56,36 @@ def main():
         offset = len(history)
         history += [{**row, "epoch": row["epoch"] + offset} for row in fold_history]
         last = fold_history[-1]
-        per_fold.append({
-            "fold": fold,
-            artifacts.RUNNING_TRAIN_ACCURACY: last["accuracy"],
-            artifacts.VAL_ACCURACY: last["val_accuracy"],
-            "val_images_trained_on_before": seen_before(splits, fold),
-        })
-        print(f"{artifacts.KFOLD_CARRIED}: fold {fold}: running training accuracy {last['accuracy']:.4f}, "
-              f"validation {last['val_accuracy']:.4f} ({per_fold[-1]['val_images_trained_on_before']:.0%} of it "
-              "trained on in earlier folds)")
+        per_fold.append(
+            {
+                "fold": fold,
+                runs.RUNNING_TRAIN_ACCURACY: last["accuracy"],
+                runs.VAL_ACCURACY: last["val_accuracy"],
+                "val_images_trained_on_before": seen_before(splits, fold),
+            }
+        )
+        print(
+            f"{runs.KFOLD_CARRIED}: fold {fold}: running training accuracy {last['accuracy']:.4f}, "
+            f"validation {last['val_accuracy']:.4f} "
+            f"({per_fold[-1]['val_images_trained_on_before']:.0%} of it trained on in earlier folds)"
+        )
     metrics = {
-        "variant": settings["variant"],
-        "n_splits": settings["n_splits"],
-        "epochs_per_fold": spec["epochs"],
+        "variant": settings.variant,
+        "n_splits": settings.n_splits,
+        "epochs_per_fold": spec.epochs,
         "folds": per_fold,
         # The published Table 5 reads like the last fit's figures: Keras's running
         # training accuracy and the validation accuracy of the last fold.
-        artifacts.RUNNING_TRAIN_ACCURACY: per_fold[-1][artifacts.RUNNING_TRAIN_ACCURACY],
-        artifacts.VAL_ACCURACY: per_fold[-1][artifacts.VAL_ACCURACY],
-        "val_accuracy_mean": float(np.mean([f[artifacts.VAL_ACCURACY] for f in per_fold])),
+        runs.RUNNING_TRAIN_ACCURACY: per_fold[-1][runs.RUNNING_TRAIN_ACCURACY],
+        runs.VAL_ACCURACY: per_fold[-1][runs.VAL_ACCURACY],
+        "val_accuracy_mean": float(np.mean([f[runs.VAL_ACCURACY] for f in per_fold])),
     }
-    paths = artifacts.carried_run()
+    paths = runs.carried_run()
     fitting.save_run(paths, model, history, metrics, x_test)
     for checkpoint in finished:
         checkpoint.remove()
-    print(f"{artifacts.KFOLD_CARRIED}: written {', '.join(sorted(os.path.basename(p) for p in paths.values()))}")
+    print(f"{runs.KFOLD_CARRIED}: written {', '.join(sorted(os.path.basename(p) for p in paths.values()))}")
 
 
 if __name__ == "__main__":
-    main()
+    stages.run(main)

@@ -5,76 +5,52 @@
 Reads params.yaml `kfold`, each fold's metrics and test-set answers
 (metrics/kfold/fold_<fold>.json, predictions/kfold/fold_<fold>.npz; no model
 file) and the test labels (data/prepared/test.npz). Reports per-fold train and
-validation accuracy with their mean and sample standard deviation, the test
-accuracy of the best fold's model (the published protocol) and of the ensemble
-of all fold models (their softmax outputs averaged). Writes
+validation accuracy with their mean and sample standard deviation (null for a
+single fold), the test accuracy of the best fold's model (the published
+protocol) and of the ensemble of all fold models (their softmax outputs
+averaged), as study/analysis/kfold.py computes them. Writes
 metrics/details/kfold.json, plots/kfold_confusion/{best,ensemble}.csv and
 plots/figures/kfold_confusion_{best,ensemble}.png.
 """
 
 import os
 
-import numpy as np
-
-from study import artifacts, evaluation, files, params
-from study.files import DataError
+import stages
+from study import config, errors, files
+from study.analysis import artifacts, evaluation, kfold
+from study.analysis.formats import mean_sd
+from study.data import paths as data_paths
+from study.training import runs
 
 
 def main():
-    try:
-        settings = params.kfold_params(params.load())
-        folds = sorted(settings["folds"])
-        fold_metrics = [artifacts.read_json(artifacts.fold_run(f)["metrics"]) for f in folds]
-        _, y_test = files.load_split(artifacts.prepared("test"))
-        answers = [artifacts.read_predictions(artifacts.fold_run(f)["predictions"], len(y_test)) for f in folds]
-    except (params.ParamsError, DataError) as error:
-        params.fail(error)
+    with errors.refused_in_one_line():
+        settings = config.load().kfold
+        folds = sorted(settings.folds)
+        fold_metrics = [files.read_json(runs.fold_run(f)["metrics"]) for f in folds]
+        _, y_test = files.load_split(data_paths.prepared("test"))
+        answers = [files.read_predictions(runs.fold_run(f)["predictions"], len(y_test)) for f in folds]
 
-    val_accuracies = np.array([m["val_accuracy"] for m in fold_metrics])
-    train_accuracies = np.array([m["train_accuracy"] for m in fold_metrics])
-    running_accuracies = np.array([m[artifacts.RUNNING_TRAIN_ACCURACY] for m in fold_metrics])
-    best = int(np.argmax(val_accuracies))
-    probabilities = [fold_probabilities for _, fold_probabilities in answers]
-    best_predicted = answers[best][0]
-    ensemble_predicted = evaluation.average_probabilities(probabilities).argmax(axis=1)
-    best_accuracy, _ = evaluation.classification_report(y_test, best_predicted)
-    ensemble_accuracy, _ = evaluation.classification_report(y_test, ensemble_predicted)
-
-    sd = (lambda values: float(np.std(values, ddof=1)) if len(values) > 1 else 0.0)
-    summary = {
-        "variant": settings["variant"],
-        "n_splits": settings["n_splits"],
-        "folds": [
-            {"fold": f, "train_accuracy": m["train_accuracy"], "val_accuracy": m["val_accuracy"],
-             artifacts.RUNNING_TRAIN_ACCURACY: m[artifacts.RUNNING_TRAIN_ACCURACY]}
-            for f, m in zip(folds, fold_metrics)
-        ],
-        "train_accuracy_mean": float(train_accuracies.mean()),
-        "train_accuracy_sd": sd(train_accuracies),
-        # What Keras printed for each fold's last epoch (dropout on): the published kind of training figure.
-        "train_accuracy_running_mean": float(running_accuracies.mean()),
-        "train_accuracy_running_sd": sd(running_accuracies),
-        "val_accuracy_mean": float(val_accuracies.mean()),
-        "val_accuracy_sd": sd(val_accuracies),
-        "best_fold": folds[best],
-        "best_fold_train_accuracy": float(train_accuracies[best]),
-        "best_fold_val_accuracy": float(val_accuracies[best]),
-        "best_fold_test_accuracy": best_accuracy,
-        "ensemble_test_accuracy": ensemble_accuracy,
-    }
-    for kind, predicted, accuracy in (("best", best_predicted, best_accuracy), ("ensemble", ensemble_predicted, ensemble_accuracy)):
-        evaluation.write_confusion_csv(os.path.join(artifacts.KFOLD_CONFUSION_DIR, f"{kind}.csv"), y_test, predicted)
-        title = f"fold {folds[best]}" if kind == "best" else f"ensemble of {len(folds)} folds"
+    summary, predicted = kfold.summarise(settings, folds, fold_metrics, y_test, answers)
+    accuracies = {"best": summary["best_fold_test_accuracy"], "ensemble": summary["ensemble_test_accuracy"]}
+    titles = {"best": f"fold {summary['best_fold']}", "ensemble": f"ensemble of {len(folds)} folds"}
+    for kind in ("best", "ensemble"):
+        evaluation.write_confusion_csv(
+            os.path.join(artifacts.KFOLD_CONFUSION_DIR, f"{kind}.csv"), y_test, predicted[kind]
+        )
         evaluation.save_confusion_figure(
-            artifacts.kfold_confusion_figure(kind), y_test, predicted,
-            f"k-fold {settings['variant']}, {title}: test accuracy {accuracy:.4f}",
+            artifacts.kfold_confusion_figure(kind),
+            y_test,
+            predicted[kind],
+            f"k-fold {settings.variant}, {titles[kind]}: test accuracy {accuracies[kind]:.4f}",
         )
     files.write_json(artifacts.kfold_details(), summary)
     print(
-        f"kfold_summary: validation {summary['val_accuracy_mean']:.4f} ± {summary['val_accuracy_sd']:.4f}; "
-        f"best fold {folds[best]} test {best_accuracy:.4f}; ensemble test {ensemble_accuracy:.4f}"
+        f"kfold_summary: validation {mean_sd(summary['val_accuracy_mean'], summary['val_accuracy_sd'])}; "
+        f"best fold {summary['best_fold']} test {accuracies['best']:.4f}; "
+        f"ensemble test {accuracies['ensemble']:.4f}"
     )
 
 
 if __name__ == "__main__":
-    main()
+    stages.run(main)

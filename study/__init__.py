@@ -1,16 +1,15 @@
-"""The study's shared building blocks; the pipeline's stages (`stages/`) are built from them.
+"""The study's shared code, in layers; the pipeline's stages (`stages/`) are thin entry points over it.
 
-    dataset        the facts of Fashion-MNIST: image size, classes, file names
-    fashion_mnist  where the files come from, and their checksums
-    idx            the IDX file format
-    params         reads and checks params.yaml
-    artifacts      every file the stages exchange: its path and its reader/writer
-    files          atomic writes, the .npz splits
-    models         the one model builder, every variant from one spec
-    fitting        seeded, resumable training
-    evaluation     test-set measures and figures
-    statistics     intervals and tests
-    flops          the arithmetic of a model (python -m study.flops)
-    predict        classify your own images (python -m study.predict)
-    report/        the parts of the study report (stage report)
+    errors.py    the user errors and the one-line refusal every stage makes
+    config/      params.yaml, read and checked once into frozen dataclasses
+    geometry.py  the size of each conv layer's output
+    files.py     the file formats the stages exchange, written atomically
+    data/        Fashion-MNIST: facts, sources, IDX, splits, augmentation
+    training/    models, batches, checkpoints, fitting, the trainings' files
+    analysis/    everything computed from the trainings' files: statistics, comparisons, claims, cost
+    report/      the formatting of reports/study.md, and nothing else
+    predict.py   classify your own images (python -m study.predict)
+
+A layer imports only the layers above it in this list (tests/test_layout.py), so an
+edit to analysis/ or report/ reruns no training.
 """

@@ -1,11 +1,17 @@
-"""Reading and writing the project's files; every write is atomic.
+"""The formats of the files the stages exchange, and atomic writes.
 
 Every output is written to a temporary file beside its target and renamed into
 place (rename is atomic on POSIX), so a crash never leaves a half-written file:
-a reader sees the old file or the new one.
+a reader sees the old file or the new one. Array files (.npz) are zip archives
+written with a fixed date in their headers, so the same arrays always give the
+same bytes and the same DVC hash: rerunning a stage then reruns nothing after it.
+Where each file lives is said by study/data/paths.py, study/training/runs.py and
+study/analysis/artifacts.py.
 """
 
 import contextlib
+import csv
+import io
 import json
 import os
 import shutil
@@ -14,11 +20,11 @@ import zipfile
 
 import numpy as np
 
-from study.dataset import IMAGE_SHAPE
+from study.data.facts import IMAGE_SHAPE, NUM_CLASSES
+from study.errors import DataError
 
-
-class DataError(Exception):
-    """Data that is missing or not what it should be; str() names the file and the fault."""
+# Every zip entry the project writes carries this date, so equal arrays give equal bytes.
+FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 def _umask():
@@ -84,19 +90,23 @@ def write_csv(path, header, rows):
     write_text(path, "\n".join(lines) + "\n")
 
 
-def save_split(path, x, y):
-    """Images `x` (N, 28, 28, 1) and labels `y` (N,) as an uncompressed .npz that np.load reads.
+def write_arrays(archive, arrays, compress_type=zipfile.ZIP_STORED, force_zip64=False):
+    """Writes each named array of `arrays` into the open zip `archive` as <name>.npy, with the fixed date.
 
-    Written with a fixed timestamp in the zip headers (np.savez stamps the current
-    time), so the same arrays always give the same bytes and the same DVC hash:
-    rerunning a data stage then retrains nothing.
+    `force_zip64` gives each entry zip64 sizes, needed where an entry may pass 4 GiB.
     """
+    for name, array in arrays.items():
+        member = zipfile.ZipInfo(f"{name}.npy", date_time=FIXED_ZIP_DATE)
+        member.compress_type = compress_type
+        with archive.open(member, "w", force_zip64=force_zip64) as stream:
+            np.lib.format.write_array(stream, np.ascontiguousarray(array), allow_pickle=False)
+
+
+def save_split(path, x, y):
+    """Images `x` (N, 28, 28, 1) and labels `y` (N,) as an uncompressed .npz that np.load reads."""
     with atomic_path(path, suffix=".npz") as temporary:
         with zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
-            for name, array in (("x", x), ("y", y)):
-                member = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-                with archive.open(member, "w", force_zip64=True) as stream:
-                    np.lib.format.write_array(stream, np.ascontiguousarray(array), allow_pickle=False)
+            write_arrays(archive, {"x": x, "y": y}, force_zip64=True)
 
 
 def load_split(path):
@@ -109,5 +119,74 @@ def load_split(path):
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         raise DataError(f"{path}: not a split with arrays x and y ({error})") from None
     if x.ndim != 4 or x.shape[1:] != IMAGE_SHAPE or len(x) != len(y):
-        raise DataError(f"{path}: x has shape {x.shape} and y {y.shape}, expected (N, {', '.join(map(str, IMAGE_SHAPE))}) and (N,)")
+        raise DataError(
+            f"{path}: x has shape {x.shape} and y {y.shape}, "
+            f"expected (N, {', '.join(map(str, IMAGE_SHAPE))}) and (N,)"
+        )
     return x, y
+
+
+def read_json(path, what="metrics"):
+    if not os.path.isfile(path):
+        raise DataError(f"{path}: missing (run `dvc repro` to make these {what})")
+    try:
+        with open(path) as stream:
+            return json.load(stream)
+    except ValueError as error:
+        raise DataError(f"{path}: not valid JSON ({error})") from None
+
+
+def read_history(path):
+    """Rows of a history CSV written by the training stages, as dicts of floats."""
+    if not os.path.isfile(path):
+        raise DataError(f"{path}: missing (run `dvc repro` to train the model)")
+    with open(path) as stream:
+        rows = list(csv.reader(stream))
+    try:
+        return [dict(zip(rows[0], map(float, row))) for row in rows[1:] if row]
+    except (ValueError, IndexError) as error:
+        raise DataError(f"{path}: not a history of numbers ({error})") from None
+
+
+def write_history(path, history, columns):
+    write_csv(path, columns, [[row[column] for column in columns] for row in history])
+
+
+def write_predictions(path, probabilities):
+    """A model's answers on the test set: each image's class probabilities, as float16 in a compressed .npz.
+
+    float16 keeps three significant digits, enough to average an ensemble; the
+    predicted class is the argmax of the float32 probabilities, stored beside them
+    so that it never depends on the rounding.
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float32)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        write_arrays(
+            archive,
+            {
+                "predicted": probabilities.argmax(axis=1).astype(np.uint8),
+                "probabilities": probabilities.astype(np.float16),
+            },
+            zipfile.ZIP_DEFLATED,
+        )
+    write_bytes(path, buffer.getvalue())
+
+
+def read_predictions(path, test_size=None):
+    """(predicted classes, probabilities as float32) of a predictions file."""
+    if not os.path.isfile(path):
+        raise DataError(f"{path}: missing (run `dvc repro` to train the model that writes it)")
+    try:
+        with np.load(path) as arrays:
+            predicted, probabilities = arrays["predicted"], arrays["probabilities"].astype(np.float32)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise DataError(f"{path}: not a predictions file ({error})") from None
+    if predicted.ndim != 1 or probabilities.shape != (len(predicted), NUM_CLASSES):
+        raise DataError(
+            f"{path}: predicted {predicted.shape} and probabilities {probabilities.shape}, "
+            f"expected (N,) and (N, {NUM_CLASSES})"
+        )
+    if test_size is not None and len(predicted) != test_size:
+        raise DataError(f"{path}: {len(predicted)} answers, the test set has {test_size} images")
+    return predicted, probabilities

@@ -23,9 +23,11 @@ import sys
 
 import numpy as np
 
-from study import artifacts, params
-from study.dataset import CLASS_NAMES, IMAGE_SIZE
-from study.files import DataError
+from study import config
+from study.analysis import artifacts
+from study.data.facts import CLASS_NAMES, IMAGE_SIZE
+from study.errors import DataError, ParamsError
+from study.training import runs
 
 TOP_K = 3
 
@@ -51,14 +53,16 @@ def to_fashion_mnist(image):
     mask = pixels > max(pixels.max() * 0.1, np.median(_border(pixels)) + 10)
     if mask.any():
         rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-        pixels = pixels[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        pixels = pixels[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     height, width = pixels.shape
     scale = IMAGE_SIZE / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    resized = np.asarray(Image.fromarray(pixels.astype(np.uint8)).resize(size, Image.LANCZOS), dtype=np.float32)
+    resized = np.asarray(
+        Image.fromarray(pixels.astype(np.uint8)).resize(size, Image.LANCZOS), dtype=np.float32
+    )
     canvas = np.zeros((IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
     top, left = (IMAGE_SIZE - size[1]) // 2, (IMAGE_SIZE - size[0]) // 2
-    canvas[top:top + size[1], left:left + size[0]] = resized
+    canvas[top : top + size[1], left : left + size[0]] = resized
     return canvas / 255.0
 
 
@@ -91,28 +95,38 @@ def default_model_name():
 
 
 def model_path(name, seed=None):
-    """The .keras file of variant `name` and `seed` (default: the first of params.yaml `seeds`), or `name` itself if a .keras path."""
+    """The .keras file of variant `name` and `seed` (default: the first of params.yaml `seeds`),
+    or `name` itself if a .keras path."""
     if name.endswith(".keras"):
         if seed is not None:
-            raise params.ParamsError(f"--seed {seed}: a .keras path names one model, --seed chooses among a variant's")
+            raise ParamsError(
+                f"--seed {seed}: a .keras path names one model, --seed chooses among a variant's"
+            )
         return name
     if seed is None:
-        seed = params.seeds(params.load())[0]
-    return artifacts.seed_run(name, seed)["model"]
+        seed = config.load().seeds[0]
+    return runs.seed_run(name, seed)["model"]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("images", nargs="+", help="PNG, JPEG or other image files")
-    parser.add_argument("--model", help="a trained variant (models/train/NAME/seed_<seed>.keras) or a .keras path; "
-                        "default: the best model of metrics/details/evaluate.json")
-    parser.add_argument("--seed", type=int, help="which seed's model of the variant; default: the first of params.yaml `seeds`")
+    parser.add_argument(
+        "--model",
+        help="a trained variant (models/train/NAME/seed_<seed>.keras) or a .keras path; "
+        "default: the best model of metrics/details/evaluate.json",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        help="which seed's model of the variant; default: the first of params.yaml `seeds`",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     arguments = parser.parse_args(argv)
 
     try:
         path = model_path(arguments.model or default_model_name(), arguments.seed)
-    except params.ParamsError as error:
+    except ParamsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     inputs, failed = {}, 0
@@ -124,7 +138,7 @@ def main(argv=None):
             failed += 1
     if inputs:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        from study.models import load_model, predict_probabilities
+        from study.training.models import load_model, predict_probabilities
 
         try:
             model = load_model(path)

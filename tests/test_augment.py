@@ -1,4 +1,5 @@
-"""stages.augment: the transforms against exact references, the augmented set, and the stage's inputs."""
+"""study.data.augmentation and stages.augment: the transforms against exact references, the augmented set, and
+the stage's inputs."""
 
 import builtins
 import os
@@ -7,14 +8,22 @@ import shutil
 import numpy as np
 import pytest
 
-from stages import augment
+import stages.augment
+from study import config
+from study.config import AugmentationPreset
+from study.data import augmentation
 from study.files import load_split, save_split
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PRESET = {
-    "copies": 2, "max_rotation_degrees": 20, "max_shift_pixels": 2, "vertical_flip_probability": 0.5,
-    "horizontal_flip_probability": 0.5, "noise_variance": 0.01, "seed": 42,
-}
+PRESET = AugmentationPreset(
+    copies=2,
+    max_rotation_degrees=20,
+    max_shift_pixels=2,
+    vertical_flip_probability=0.5,
+    horizontal_flip_probability=0.5,
+    noise_variance=0.01,
+    seed=42,
+)
 
 
 def tiny_split(count=12, seed=0):
@@ -36,20 +45,22 @@ def pattern():
 def test_augment_shape_dtype_range_and_labels():
     x, y = tiny_split()
     before = x.copy()
-    augmented_x, augmented_y = augment.augment(x, y, PRESET)
+    augmented_x, augmented_y = augmentation.augment(x, y, PRESET)
     assert augmented_x.shape == (36, 28, 28, 1) and augmented_x.dtype == np.float32
     assert augmented_x.min() >= 0.0 and augmented_x.max() <= 1.0
     np.testing.assert_array_equal(augmented_y, np.concatenate([y, y, y]))
     np.testing.assert_array_equal(augmented_x[:12], x)  # the originals first, untouched
     np.testing.assert_array_equal(x, before)  # the input is not modified in place
-    assert not np.allclose(augmented_x[12:24], x, atol=0.05) and not np.allclose(augmented_x[24:], augmented_x[12:24], atol=0.05)
+    assert not np.allclose(augmented_x[12:24], x, atol=0.05) and not np.allclose(
+        augmented_x[24:], augmented_x[12:24], atol=0.05
+    )
 
 
 def test_augment_is_seeded():
     x, y = tiny_split()
-    first, again = augment.augment(x, y, PRESET)[0], augment.augment(x, y, PRESET)[0]
+    first, again = augmentation.augment(x, y, PRESET)[0], augmentation.augment(x, y, PRESET)[0]
     np.testing.assert_array_equal(first, again)
-    other = augment.augment(x, y, {**PRESET, "seed": 43})[0]
+    other = augmentation.augment(x, y, PRESET.replace(seed=43))[0]
     np.testing.assert_array_equal(other[:12], first[:12])
     assert np.abs(other[12:] - first[12:]).mean() > 0.01
 
@@ -57,10 +68,15 @@ def test_augment_is_seeded():
 def test_chunks_keep_the_image_order(monkeypatch):
     # No randomness left in the transforms: every copy is the upside-down original, chunked or not.
     x, y = tiny_split()
-    preset = {**PRESET, "max_rotation_degrees": 0, "max_shift_pixels": 0, "vertical_flip_probability": 1.0,
-              "horizontal_flip_probability": 0.0, "noise_variance": 0.0}
-    monkeypatch.setattr(augment, "CHUNK_SIZE", 5)
-    augmented_x, augmented_y = augment.augment(x, y, preset)
+    preset = PRESET.replace(
+        max_rotation_degrees=0,
+        max_shift_pixels=0,
+        vertical_flip_probability=1.0,
+        horizontal_flip_probability=0.0,
+        noise_variance=0.0,
+    )
+    monkeypatch.setattr(augmentation, "CHUNK_SIZE", 5)
+    augmented_x, augmented_y = augmentation.augment(x, y, preset)
     np.testing.assert_allclose(augmented_x[12:24], x[:, ::-1], atol=1e-6)
     np.testing.assert_allclose(augmented_x[24:], x[:, ::-1], atol=1e-6)
     np.testing.assert_array_equal(augmented_y[12:24], y)
@@ -68,16 +84,16 @@ def test_chunks_keep_the_image_order(monkeypatch):
 
 def test_noise_has_the_requested_variance():
     gray = np.full((200, 28, 28), 0.5, dtype=np.float32)
-    noisy = augment.add_noise(gray, 0.01, np.random.default_rng(0))
+    noisy = augmentation.add_noise(gray, 0.01, np.random.default_rng(0))
     assert noisy.dtype == np.float32
     assert abs((noisy - 0.5).var() - 0.01) < 0.05 * 0.01
     assert abs(noisy.mean() - 0.5) < 0.001
-    assert augment.add_noise(gray, 0, np.random.default_rng(0)) is gray
+    assert augmentation.add_noise(gray, 0, np.random.default_rng(0)) is gray
 
 
 def test_noise_is_clipped_to_pixel_range():
     black = np.zeros((10, 28, 28), dtype=np.float32)
-    noisy = augment.add_noise(black, 0.25, np.random.default_rng(0))
+    noisy = augmentation.add_noise(black, 0.25, np.random.default_rng(0))
     assert noisy.min() == 0.0 and noisy.max() <= 1.0
     assert 0.45 < np.mean(noisy == 0.0) < 0.55  # half the draws are negative
 
@@ -85,14 +101,14 @@ def test_noise_is_clipped_to_pixel_range():
 def test_flip_with_probability_one_and_zero():
     images = np.stack([pattern(), pattern().T])
     rng = np.random.default_rng(0)
-    np.testing.assert_array_equal(augment.flip(images, 1.0, 1, rng), images[:, ::-1, :])
-    np.testing.assert_array_equal(augment.flip(images, 1.0, 2, rng), images[:, :, ::-1])
-    np.testing.assert_array_equal(augment.flip(images, 0.0, 1, rng), images)
+    np.testing.assert_array_equal(augmentation.flip(images, 1.0, 1, rng), images[:, ::-1, :])
+    np.testing.assert_array_equal(augmentation.flip(images, 1.0, 2, rng), images[:, :, ::-1])
+    np.testing.assert_array_equal(augmentation.flip(images, 0.0, 1, rng), images)
 
 
 def test_flip_probability_half_flips_about_half():
     images = np.repeat(pattern()[None], 400, axis=0)
-    flipped = augment.flip(images, 0.5, 2, np.random.default_rng(0))
+    flipped = augmentation.flip(images, 0.5, 2, np.random.default_rng(0))
     changed = ~np.all(flipped == images, axis=(1, 2))
     np.testing.assert_array_equal(flipped[changed], images[changed][:, :, ::-1])
     assert 160 < changed.sum() < 240
@@ -100,7 +116,7 @@ def test_flip_probability_half_flips_about_half():
 
 def test_rotate_by_zero_and_shift_by_zero_is_identity():
     images = tiny_split(3)[0][..., 0]
-    same = augment.rotate_and_shift(images, np.zeros(3), np.zeros((3, 2), dtype=np.float32))
+    same = augmentation.rotate_and_shift(images, np.zeros(3), np.zeros((3, 2), dtype=np.float32))
     assert same.dtype == np.float32
     np.testing.assert_allclose(same, images, atol=1e-6)
 
@@ -108,25 +124,32 @@ def test_rotate_by_zero_and_shift_by_zero_is_identity():
 def test_rotate_by_90_degrees_is_counterclockwise():
     # Output p takes the input at R(-90)(p - c) + c: out[r, k] = in[k, 27 - r], which is np.rot90 (k=1).
     image = pattern()
-    rotated = augment.rotate_and_shift(image[None], np.array([90.0]), np.zeros((1, 2), dtype=np.float32))[0]
+    rotated = augmentation.rotate_and_shift(
+        image[None], np.array([90.0]), np.zeros((1, 2), dtype=np.float32)
+    )[0]
     np.testing.assert_allclose(rotated, np.rot90(image, 1), atol=1e-5)
     assert np.abs(rotated - np.rot90(image, -1)).max() > 0.5
-    half_turn = augment.rotate_and_shift(image[None], np.array([180.0]), np.zeros((1, 2), dtype=np.float32))[0]
+    half_turn = augmentation.rotate_and_shift(
+        image[None], np.array([180.0]), np.zeros((1, 2), dtype=np.float32)
+    )[0]
     np.testing.assert_allclose(half_turn, image[::-1, ::-1], atol=1e-5)
 
 
 def test_rotate_by_45_degrees_bilinear_keeps_the_centre_pixel_area():
     image = np.zeros((28, 28), dtype=np.float32)
     image[12:16, 12:16] = 1.0  # a square about the centre (13.5, 13.5)
-    rotated = augment.rotate_and_shift(image[None], np.array([45.0]), np.zeros((1, 2), dtype=np.float32))[0]
+    rotated = augmentation.rotate_and_shift(
+        image[None], np.array([45.0]), np.zeros((1, 2), dtype=np.float32)
+    )[0]
     assert rotated[13, 13] == pytest.approx(1.0) and rotated[0, 0] == 0.0
     assert rotated.sum() == pytest.approx(16.0, rel=0.1)
 
 
 def test_rotation_reads_zero_outside_the_image_on_every_side():
-    # A white square turned by 45 degrees: a diamond, symmetric under quarter turns, black in all four corners.
+    # A white square turned by 45 degrees: a diamond, symmetric under quarter turns,
+    # black in all four corners.
     ones = np.ones((1, 28, 28), dtype=np.float32)
-    rotated = augment.rotate_and_shift(ones, np.array([45.0]), np.zeros((1, 2), dtype=np.float32))[0]
+    rotated = augmentation.rotate_and_shift(ones, np.array([45.0]), np.zeros((1, 2), dtype=np.float32))[0]
     corners = [rotated[:4, :4], rotated[:4, -4:], rotated[-4:, :4], rotated[-4:, -4:]]
     assert [float(np.abs(corner).max()) for corner in corners] == [0.0] * 4
     np.testing.assert_allclose(rotated, np.rot90(rotated), atol=1e-5)
@@ -134,10 +157,14 @@ def test_rotation_reads_zero_outside_the_image_on_every_side():
 
 def test_shift_moves_content_down_and_right():
     image = pattern()
-    down = augment.rotate_and_shift(image[None], np.zeros(1), np.array([[1.0, 0.0]], dtype=np.float32))[0]
+    down = augmentation.rotate_and_shift(image[None], np.zeros(1), np.array([[1.0, 0.0]], dtype=np.float32))[
+        0
+    ]
     np.testing.assert_allclose(down[1:], image[:-1], atol=1e-6)
     np.testing.assert_array_equal(down[0], np.zeros(28))
-    right = augment.rotate_and_shift(image[None], np.zeros(1), np.array([[0.0, 2.0]], dtype=np.float32))[0]
+    right = augmentation.rotate_and_shift(image[None], np.zeros(1), np.array([[0.0, 2.0]], dtype=np.float32))[
+        0
+    ]
     np.testing.assert_allclose(right[:, 2:], image[:, :-2], atol=1e-6)
     np.testing.assert_array_equal(right[:, :2], np.zeros((28, 2)))
 
@@ -162,7 +189,7 @@ def test_main_reads_only_the_train_split(tmp_path, monkeypatch):
         return real_open(file, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "open", recording_open)
-    augment.main(["baseline_aug_hflip"])  # an augmented variant, whose preset is hflip_rotate_shift
+    stages.augment.main(["baseline_aug_hflip"])  # an augmented variant, whose preset is hflip_rotate_shift
     monkeypatch.setattr(builtins, "open", real_open)
 
     assert str(tmp_path / "data" / "prepared" / "train.npz") in opened
@@ -173,7 +200,9 @@ def test_main_reads_only_the_train_split(tmp_path, monkeypatch):
     assert augmented_x.shape == (20, 28, 28, 1)
     np.testing.assert_array_equal(augmented_x[:10], x)
     np.testing.assert_array_equal(augmented_y, np.tile(y, 2))
-    assert (tmp_path / "plots" / "figures" / "augmentation_baseline_aug_hflip.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "plots" / "figures" / "augmentation_baseline_aug_hflip.png").read_bytes()[
+        :4
+    ] == b"\x89PNG"
     assert sorted(os.listdir(tmp_path / "data" / "augmented")) == ["baseline_aug_hflip.npz"]
 
 
@@ -189,10 +218,11 @@ def test_main_uses_the_preset_of_the_variant(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     x, y = tiny_split(10)
     save_split("data/prepared/train.npz", x, y)
-    augment.main(["twin"])
-    augment.main(["baseline_aug"])
+    stages.augment.main(["twin"])
+    stages.augment.main(["baseline_aug"])
     twin, _ = load_split("data/augmented/twin.npz")
     seed_preset, _ = load_split("data/augmented/baseline_aug.npz")
     np.testing.assert_array_equal(twin, seed_preset)
-    np.testing.assert_array_equal(twin, augment.augment(x, y, values["augmentations"]["rotate_vflip_noise"])[0])
+    preset = config.Study(values).augmentation("rotate_vflip_noise")
+    np.testing.assert_array_equal(twin, augmentation.augment(x, y, preset)[0])
     assert "augment@twin: 10 training images -> 20 in data/augmented/twin.npz" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""study.fitting's strategies: `mirrored` really trains on two replicas (two logical CPU devices).
+"""study.training.fitting's strategies: `mirrored` really trains on two replicas (two logical CPU devices).
 
 `multi_worker` without TF_CONFIG trains as a cluster of one worker.
 
@@ -28,21 +28,23 @@ tf.config.set_logical_device_configuration(
     cpus[0], [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
 )
 
-from study import fitting, params
+from study import config
+from study.training import fitting
 
 checkpoint_root, precision, strategy_name = sys.argv[1], sys.argv[2], sys.argv[4]
-spec = params.model_spec(params.load(os.path.join(sys.argv[3], "params.yaml")), "baseline", 0)
-spec.update(epochs=1, batch_size=16, strategy=strategy_name, precision=precision,
-            # Keras's multi-step loop (steps_per_execution > 1) fails under MirroredStrategy
-            # with this input pipeline (InvalidArgumentError in multi_step_on_iterator).
-            steps_per_execution=1)
+spec = config.load(os.path.join(sys.argv[3], "params.yaml")).spec("baseline", 0)
+spec = spec.replace(epochs=1, batch_size=16, strategy=strategy_name, precision=precision,
+                    # Keras's multi-step loop (steps_per_execution > 1) fails under MirroredStrategy
+                    # with this input pipeline (InvalidArgumentError in multi_step_on_iterator).
+                    steps_per_execution=1)
 rng = np.random.default_rng(0)
 x = rng.random((64, 28, 28, 1), dtype=np.float32)
 y = rng.integers(0, 10, 64).astype(np.uint8)
 x_val, y_val = x[:16], y[:16]
 
 strategy = fitting.distribution_strategy(strategy_name)
-model, history, checkpoint = fitting.train(strategy_name, spec, (x, y), (x_val, y_val), checkpoint_root=checkpoint_root)
+model, history, checkpoint = fitting.train(strategy_name, spec, (x, y), (x_val, y_val),
+                                           checkpoint_root=checkpoint_root)
 print("RESULT " + json.dumps({
     "replicas": strategy.num_replicas_in_sync,
     "devices": list(strategy.extended.worker_devices),
@@ -59,7 +61,11 @@ def run_mirrored(directory, precision, strategy="mirrored"):
     environment.pop("TF_CONFIG", None)
     result = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(directory / "checkpoints"), precision, PROJECT, strategy],
-        cwd=directory, env=environment, capture_output=True, text=True, timeout=600,
+        cwd=directory,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
     lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]

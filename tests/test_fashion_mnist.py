@@ -1,4 +1,4 @@
-"""study.fashion_mnist: reading, verifying, the order of sources, and the download over local HTTP."""
+"""study.data.sources: reading, verifying, the order of sources, and the download over local HTTP."""
 
 import functools
 import gzip
@@ -9,11 +9,10 @@ import threading
 
 import pytest
 
-from study import fashion_mnist
-from study.files import DataError
-from study.idx import encode_idx
-from study.dataset import IDX_FILES
-from tests.tiny_data import make_arrays, write_dataset
+from study.data import sources
+from study.data.facts import IDX_FILES
+from study.errors import DataError
+from tests.tiny_data import encode_idx, make_arrays, write_dataset
 
 UNREACHABLE = "http://127.0.0.1:9/"  # the discard port: any download attempt fails
 
@@ -26,7 +25,7 @@ def expected_bytes(seed=0):
 def test_read_from_directory(tmp_path, compress):
     checksums = write_dataset(tmp_path, compress=compress)
     assert sorted(os.listdir(tmp_path)) == sorted(n + (".gz" if compress else "") for n in IDX_FILES)
-    files = fashion_mnist.read_from_directory(str(tmp_path), checksums)
+    files = sources.read_from_directory(str(tmp_path), checksums)
     expected = expected_bytes()
     assert list(files) == list(IDX_FILES)
     for name in IDX_FILES:
@@ -39,7 +38,7 @@ def test_checksum_mismatch_names_the_file_and_both_hashes(tmp_path):
     actual = checksums["t10k-images-idx3-ubyte"]
     checksums["t10k-images-idx3-ubyte"] = "0" * 64
     with pytest.raises(DataError) as caught:
-        fashion_mnist.read_from_directory(str(tmp_path), checksums)
+        sources.read_from_directory(str(tmp_path), checksums)
     message = str(caught.value)
     assert message.startswith(str(tmp_path / "t10k-images-idx3-ubyte.gz") + ": ")
     assert actual in message and "0" * 64 in message
@@ -49,7 +48,7 @@ def test_missing_file(tmp_path):
     checksums = write_dataset(tmp_path)
     os.remove(tmp_path / "train-labels-idx1-ubyte.gz")
     with pytest.raises(DataError, match="missing") as caught:
-        fashion_mnist.read_from_directory(str(tmp_path), checksums)
+        sources.read_from_directory(str(tmp_path), checksums)
     assert str(tmp_path / "train-labels-idx1-ubyte.gz") in str(caught.value)
 
 
@@ -58,7 +57,7 @@ def test_truncated_gzip(tmp_path):
     path = tmp_path / "train-images-idx3-ubyte.gz"
     path.write_bytes(path.read_bytes()[:-20])
     with pytest.raises(DataError, match="not a complete gzip file") as caught:
-        fashion_mnist.read_from_directory(str(tmp_path), checksums)
+        sources.read_from_directory(str(tmp_path), checksums)
     assert str(caught.value).startswith(str(path) + ": ")
 
 
@@ -73,8 +72,10 @@ def three_sources(tmp_path):
 
 def test_source_dir_beats_environment_and_debian(three_sources):
     directory, checksums = three_sources["named"]
-    origin, files = fashion_mnist.obtain(
-        directory, UNREACHABLE, checksums,
+    origin, files = sources.obtain(
+        directory,
+        UNREACHABLE,
+        checksums,
         environ={"FASHION_MNIST_DIR": three_sources["environment"][0]},
         debian_dir=three_sources["debian"][0],
     )
@@ -84,8 +85,11 @@ def test_source_dir_beats_environment_and_debian(three_sources):
 
 def test_environment_beats_debian(three_sources):
     directory, checksums = three_sources["environment"]
-    origin, files = fashion_mnist.obtain(
-        None, UNREACHABLE, checksums, environ={"FASHION_MNIST_DIR": directory},
+    origin, files = sources.obtain(
+        None,
+        UNREACHABLE,
+        checksums,
+        environ={"FASHION_MNIST_DIR": directory},
         debian_dir=three_sources["debian"][0],
     )
     assert origin == directory
@@ -94,7 +98,7 @@ def test_environment_beats_debian(three_sources):
 
 def test_debian_beats_download(three_sources):
     directory, checksums = three_sources["debian"]
-    origin, files = fashion_mnist.obtain(None, UNREACHABLE, checksums, environ={}, debian_dir=directory)
+    origin, files = sources.obtain(None, UNREACHABLE, checksums, environ={}, debian_dir=directory)
     assert origin == directory
     assert files == expected_bytes(seed=2)
 
@@ -102,10 +106,17 @@ def test_debian_beats_download(three_sources):
 @pytest.mark.parametrize("given_by", ["params.yaml data.source_dir", "FASHION_MNIST_DIR"])
 def test_a_named_directory_that_does_not_exist_is_an_error(tmp_path, three_sources, given_by):
     absent = str(tmp_path / "absent")
-    source_dir, environ = (absent, {}) if given_by.startswith("params") else (None, {"FASHION_MNIST_DIR": absent})
+    source_dir, environ = (
+        (absent, {}) if given_by.startswith("params") else (None, {"FASHION_MNIST_DIR": absent})
+    )
     with pytest.raises(DataError) as caught:
-        fashion_mnist.obtain(source_dir, UNREACHABLE, three_sources["debian"][1], environ=environ,
-                             debian_dir=three_sources["debian"][0])
+        sources.obtain(
+            source_dir,
+            UNREACHABLE,
+            three_sources["debian"][1],
+            environ=environ,
+            debian_dir=three_sources["debian"][0],
+        )
     assert str(caught.value) == f"{absent}: not a directory (given by {given_by})"
 
 
@@ -139,17 +150,17 @@ def serve(tmp_path, monkeypatch):
 def test_download(tmp_path, serve, capsys):
     checksums = write_dataset(tmp_path / "www")
     base_url = serve(tmp_path / "www")
-    files = fashion_mnist.download(base_url, checksums, timeout=10)
+    files = sources.download(base_url, checksums, timeout=10)
     assert files == expected_bytes()
     assert capsys.readouterr().out.splitlines() == [f"downloading {base_url}{name}.gz" for name in IDX_FILES]
     # Without the trailing slash the files are still found under the base URL.
-    assert fashion_mnist.download(base_url.rstrip("/"), checksums, timeout=10) == files
+    assert sources.download(base_url.rstrip("/"), checksums, timeout=10) == files
 
 
 def test_obtain_downloads_when_no_directory_has_the_files(tmp_path, serve):
     checksums = write_dataset(tmp_path / "www")
     base_url = serve(tmp_path / "www")
-    origin, files = fashion_mnist.obtain(None, base_url, checksums, environ={}, debian_dir=str(tmp_path / "absent"))
+    origin, files = sources.obtain(None, base_url, checksums, environ={}, debian_dir=str(tmp_path / "absent"))
     assert origin == base_url
     assert files == expected_bytes()
 
@@ -162,10 +173,12 @@ def test_download_of_a_corrupt_file(tmp_path, serve):
     path.write_bytes(gzip.compress(bytes(raw)))
     base_url = serve(tmp_path / "www")
     with pytest.raises(DataError) as caught:
-        fashion_mnist.download(base_url, checksums, timeout=10)
+        sources.download(base_url, checksums, timeout=10)
     message = str(caught.value)
     assert message.startswith(f"{base_url}train-labels-idx1-ubyte.gz: sha256")
-    assert hashlib.sha256(bytes(raw)).hexdigest() in message and checksums["train-labels-idx1-ubyte"] in message
+    assert (
+        hashlib.sha256(bytes(raw)).hexdigest() in message and checksums["train-labels-idx1-ubyte"] in message
+    )
 
 
 def test_download_of_a_missing_file(tmp_path, serve):
@@ -173,6 +186,6 @@ def test_download_of_a_missing_file(tmp_path, serve):
     os.remove(tmp_path / "www" / "t10k-images-idx3-ubyte.gz")
     base_url = serve(tmp_path / "www")
     with pytest.raises(DataError, match="download failed") as caught:
-        fashion_mnist.download(base_url, checksums, timeout=10)
+        sources.download(base_url, checksums, timeout=10)
     assert str(caught.value).startswith(f"{base_url}t10k-images-idx3-ubyte.gz: ")
     assert "FASHION_MNIST_DIR" in str(caught.value)

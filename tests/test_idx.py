@@ -1,11 +1,12 @@
-"""study.idx: IDX bytes round trip, and every malformed file rejected with its name."""
+"""study.data.idx: IDX bytes round trip, and every malformed file rejected with its name."""
 
 import struct
 
 import numpy as np
 import pytest
 
-from study.idx import IdxError, encode_idx, parse_images, parse_labels
+from study.data.idx import IdxError, parse_images, parse_labels
+from tests.tiny_data import encode_idx
 
 NAME = "some/dir/train-images-idx3-ubyte"
 
@@ -39,15 +40,37 @@ def test_encode_rejects_non_bytes():
         (encode_idx(images(1)), parse_labels, "magic number 2051, expected 2049"),
         (b"\x00\x00\x08", parse_images, "3 bytes, too short for an IDX header"),
         (encode_idx(images(1))[:10], parse_images, "10 bytes, too short for a header of 3 dimensions"),
-        (encode_idx(images(2))[:-1], parse_images, r"truncated: 1583 bytes, the header \(2, 28, 28\) needs 1584"),
-        (encode_idx(images(2)) + b"\x00", parse_images, r"has trailing bytes: 1585 bytes, the header \(2, 28, 28\) needs 1584"),
+        (
+            encode_idx(images(2))[:-1],
+            parse_images,
+            r"truncated: 1583 bytes, the header \(2, 28, 28\) needs 1584",
+        ),
+        (
+            encode_idx(images(2)) + b"\x00",
+            parse_images,
+            r"has trailing bytes: 1585 bytes, the header \(2, 28, 28\) needs 1584",
+        ),
         (encode_idx(np.arange(3, dtype=np.uint8))[:-2], parse_labels, "truncated"),
         (encode_idx(images(2, 27, 28)), parse_images, "images of 27x28 pixels, expected 28x28"),
         (encode_idx(images(2, 28, 29)), parse_images, "images of 28x29 pixels, expected 28x28"),
-        (encode_idx(np.array([1, 9, 10, 255], dtype=np.uint8)), parse_labels, r"label 10 at index 2 \(2 labels outside 0-9\)"),
+        (
+            encode_idx(np.array([1, 9, 10, 255], dtype=np.uint8)),
+            parse_labels,
+            r"label 10 at index 2 \(2 labels outside 0-9\)",
+        ),
     ],
-    ids=["labels-as-images", "images-as-labels", "short-header", "short-dimensions", "truncated",
-         "trailing", "truncated-labels", "27x28", "28x29", "label-10"],
+    ids=[
+        "labels-as-images",
+        "images-as-labels",
+        "short-header",
+        "short-dimensions",
+        "truncated",
+        "trailing",
+        "truncated-labels",
+        "27x28",
+        "28x29",
+        "label-10",
+    ],
 )
 def test_corrupt_files_raise_naming_the_file(raw, parse, message):
     with pytest.raises(IdxError, match=message) as caught:
@@ -56,6 +79,8 @@ def test_corrupt_files_raise_naming_the_file(raw, parse, message):
 
 
 def test_labels_up_to_nine_and_empty_files_pass():
-    np.testing.assert_array_equal(parse_labels(encode_idx(np.arange(10, dtype=np.uint8)), NAME), np.arange(10))
+    np.testing.assert_array_equal(
+        parse_labels(encode_idx(np.arange(10, dtype=np.uint8)), NAME), np.arange(10)
+    )
     assert parse_labels(encode_idx(np.zeros(0, dtype=np.uint8)), NAME).shape == (0,)
     assert parse_images(encode_idx(np.zeros((0, 28, 28), dtype=np.uint8)), NAME).shape == (0, 28, 28)

@@ -1,5 +1,6 @@
-"""The layout: every stage's dvc.yaml deps are exactly the project modules it imports, and every path a
-training stage writes in dvc.yaml is the one study.artifacts builds.
+"""The layout: every stage's dvc.yaml deps are exactly the project modules it imports, every path a
+training stage writes in dvc.yaml is the one study/training/runs.py builds, the layers import
+only downwards, and no module is over 300 lines.
 
 A module a stage imports but dvc.yaml does not list is a silent staleness bug:
 editing it would not rerun the stage. A listed module the stage does not import
@@ -11,7 +12,7 @@ import os
 
 import pytest
 
-from study import artifacts
+from study.training import runs
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGES = ("stages", "study")
@@ -60,8 +61,15 @@ def stages():
     from dvc.repo import Repo
 
     with Repo(PROJECT) as repo:
-        return [(stage.addressing, stage.cmd, [os.path.relpath(dep.fs_path, PROJECT) for dep in stage.deps],
-                 [os.path.relpath(out.fs_path, PROJECT) for out in stage.outs]) for stage in repo.index.stages]
+        return [
+            (
+                stage.addressing,
+                stage.cmd,
+                [os.path.relpath(dep.fs_path, PROJECT) for dep in stage.deps],
+                [os.path.relpath(out.fs_path, PROJECT) for out in stage.outs],
+            )
+            for stage in repo.index.stages
+        ]
 
 
 STAGES = stages()
@@ -82,15 +90,15 @@ def test_deps_are_the_modules_the_stage_imports(name, command, deps, outs):
     assert not unused, f"{name}: dvc.yaml lists modules it does not import: {unused}"
 
 
-def test_every_training_output_is_the_artifacts_path():
+def test_every_training_output_is_the_path_runs_builds():
     for name, _, _, outs in STAGES:
         if name.startswith(("train@", "train_augmented@")):
             variant, seed = name.split("@")[1].rsplit("-", 1)
-            expected = artifacts.seed_run(variant, int(seed))
+            expected = runs.seed_run(variant, int(seed))
         elif name.startswith("kfold@"):
-            expected = artifacts.fold_run(int(name.split("@")[1]))
-        elif name == artifacts.KFOLD_CARRIED:
-            expected = artifacts.carried_run()
+            expected = runs.fold_run(int(name.split("@")[1]))
+        elif name == runs.KFOLD_CARRIED:
+            expected = runs.carried_run()
         else:
             continue
         assert sorted(outs) == sorted(expected.values()), name
@@ -99,14 +107,93 @@ def test_every_training_output_is_the_artifacts_path():
 def test_stages_hold_only_entry_points_named_as_in_dvc_yaml():
     """stages/ holds the pipeline's entry points and nothing else; the shared blocks live in study/."""
     commands = {command.split()[2].split(".")[1] for _, command, _, _ in STAGES}
-    modules = {os.path.splitext(f)[0] for f in os.listdir(os.path.join(PROJECT, "stages"))
-               if f.endswith(".py") and f != "__init__.py"}
+    modules = {
+        os.path.splitext(f)[0]
+        for f in os.listdir(os.path.join(PROJECT, "stages"))
+        if f.endswith(".py") and f != "__init__.py"
+    }
     assert modules == commands
 
 
-def test_no_stage_or_report_module_is_over_300_lines():
-    for directory in ("stages", os.path.join("study", "report")):
-        for file_name in os.listdir(os.path.join(PROJECT, directory)):
-            if file_name.endswith(".py"):
-                with open(os.path.join(PROJECT, directory, file_name)) as stream:
-                    assert sum(1 for _ in stream) <= 300, f"{directory}/{file_name}"
+TRAINING_STAGES = (
+    "train@",
+    "train_augmented@",
+    "kfold@",
+    "kfold_carried",
+    "mirror@",
+    "augment@",
+    "prepare",
+    "fetch",
+)
+
+
+def test_no_data_or_training_stage_depends_on_the_analysis_or_the_report():
+    """An edit to the analysis, the report or a path only they use reruns no training."""
+    for name, _, deps, _ in STAGES:
+        if name.startswith(TRAINING_STAGES):
+            upper = [d for d in deps if d.startswith(("study/analysis/", "study/report/"))]
+            assert not upper, f"{name} depends on {upper}"
+
+
+# Each layer of study/ and the modules it may import from the project; a layer never imports one above it.
+LAYERS = {
+    "study/errors.py": set(),
+    "study/geometry.py": set(),
+    "study/data/facts.py": set(),
+    "study/config/": {"study/errors.py", "study/geometry.py", "study/data/facts.py", "study/config/"},
+    "study/files.py": {"study/errors.py", "study/data/facts.py"},
+    "study/data/": {"study/errors.py", "study/files.py", "study/data/", "study/config/", "study/geometry.py"},
+    "study/training/": {
+        "study/errors.py",
+        "study/files.py",
+        "study/data/",
+        "study/config/",
+        "study/training/",
+        "study/geometry.py",
+    },
+}
+
+
+def _layer(path):
+    return next((layer for layer in sorted(LAYERS, key=len, reverse=True) if path.startswith(layer)), None)
+
+
+@pytest.mark.parametrize("layer", sorted(LAYERS))
+def test_lower_layers_import_nothing_above_them(layer):
+    files = [
+        path
+        for path in (
+            os.path.relpath(os.path.join(root, f), PROJECT)
+            for root, _, names in os.walk(os.path.join(PROJECT, "study"))
+            for f in names
+        )
+        if path.endswith(".py") and _layer(path) == layer
+    ]
+    assert files, layer
+    for path in files:
+        for name in imported_modules(path):
+            target = module_file(name)
+            if target is None or target.endswith("__init__.py") and target.count("/") <= 1:
+                continue
+            allowed = LAYERS[layer]
+            assert any(target.startswith(a) for a in allowed), f"{path} imports {target}, above its layer"
+
+
+def test_stages_do_not_import_each_other():
+    for file_name in os.listdir(os.path.join(PROJECT, "stages")):
+        if file_name.endswith(".py") and file_name != "__init__.py":
+            imported = imported_modules(os.path.join("stages", file_name))
+            others = sorted(n for n in imported if n.startswith("stages.") and n != "stages")
+            assert not others, f"stages/{file_name} imports {others}"
+
+
+def test_no_module_is_over_300_lines():
+    for directory in ("stages", "study", "benchmarks", "scripts"):
+        for root, _, names in os.walk(os.path.join(PROJECT, directory)):
+            for file_name in names:
+                if file_name.endswith(".py"):
+                    with open(os.path.join(root, file_name)) as stream:
+                        lines = sum(1 for _ in stream)
+                    assert lines <= 300, (
+                        f"{os.path.relpath(os.path.join(root, file_name), PROJECT)}: {lines} lines"
+                    )

@@ -9,22 +9,32 @@ import numpy as np
 import pytest
 import yaml
 
-from study import artifacts, files, params
-from study.params import ParamsError
+from study import config, files
+from study.data import paths as data_paths
+from study.errors import ParamsError
+from study.training import runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PARAMS_PATH = os.path.join(ROOT, "params.yaml")
 
 
 def run_stage(cwd, *arguments):
-    """Runs `python -m stages.mirror ARGUMENTS` in `cwd` (a fresh process: TensorFlow's settings are per process)."""
-    return subprocess.run([sys.executable, "-m", "stages.mirror", *arguments], cwd=cwd, capture_output=True,
-                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": ROOT})
+    """Runs `python -m stages.mirror ARGUMENTS` in `cwd` (a fresh process: TensorFlow's settings
+    are per process)."""
+    return subprocess.run(
+        [sys.executable, "-m", "stages.mirror", *arguments],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": ROOT},
+    )
 
 
 @pytest.fixture
 def project(tmp_path):
-    """A project with params.yaml listing `baseline` for the mirror, seed 42, six test images and a linear model."""
+    """A project with params.yaml listing `baseline` for the mirror, seed 42, six test images
+    and a linear model."""
     with open(PARAMS_PATH) as stream:
         all_params = yaml.safe_load(stream)
     all_params["seeds"] = [42]
@@ -32,7 +42,7 @@ def project(tmp_path):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(all_params))
     rng = np.random.default_rng(0)
     x = rng.random((6, 28, 28, 1), dtype=np.float32)
-    files.save_split(str(tmp_path / artifacts.prepared("test")), x, np.arange(6, dtype=np.uint8))
+    files.save_split(str(tmp_path / data_paths.prepared("test")), x, np.arange(6, dtype=np.uint8))
     weights = rng.normal(0, 0.05, size=(28 * 28, 10)).astype(np.float32)
     bias = rng.normal(0, 0.1, size=10).astype(np.float32)
     script = (
@@ -45,10 +55,21 @@ def project(tmp_path):
     )
     np.save(tmp_path / "weights.npy", weights)
     np.save(tmp_path / "bias.npy", bias)
-    model_path = tmp_path / artifacts.seed_run("baseline", 42)["model"]
+    model_path = tmp_path / runs.seed_run("baseline", 42)["model"]
     os.makedirs(model_path.parent)
-    subprocess.run([sys.executable, "-c", script, str(tmp_path / "weights.npy"), str(tmp_path / "bias.npy"),
-                    str(model_path)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            str(tmp_path / "weights.npy"),
+            str(tmp_path / "bias.npy"),
+            str(model_path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return tmp_path, x, weights, bias
 
 
@@ -61,11 +82,11 @@ def test_answers_are_the_mean_of_the_image_and_its_mirror(project):
     root, x, weights, bias = project
     result = run_stage(root, "baseline", "--seed", "42")
     assert result.returncode == 0, result.stderr
-    predicted, probabilities = artifacts.read_predictions(str(root / artifacts.mirror_predictions("baseline", 42)))
+    predicted, probabilities = files.read_predictions(str(root / runs.mirror_predictions("baseline", 42)))
     plain = softmax(x.reshape(len(x), -1) @ weights + bias)
     mirror = softmax(x[:, :, ::-1, :].reshape(len(x), -1) @ weights + bias)
     expected = (plain + mirror) / 2
-    # The file keeps float16 probabilities (artifacts.write_predictions); the class is from float32.
+    # The file keeps float16 probabilities (files.write_predictions); the class is from float32.
     np.testing.assert_allclose(probabilities, expected, atol=1e-3)
     np.testing.assert_array_equal(predicted, expected.argmax(axis=1))
     # A linear model's mirrored answer differs from its plain one: the mirror is really applied.
@@ -74,17 +95,23 @@ def test_answers_are_the_mean_of_the_image_and_its_mirror(project):
 
 def test_the_same_model_gives_the_same_bytes(project):
     root, *_ = project
-    output = root / artifacts.mirror_predictions("baseline", 42)
+    output = root / runs.mirror_predictions("baseline", 42)
     assert run_stage(root, "baseline", "--seed", "42").returncode == 0
     first = output.read_bytes()
     assert run_stage(root, "baseline", "--seed", "42").returncode == 0
     assert output.read_bytes() == first
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (["kernel7", "--seed", "42"], "error: params.yaml: mirror.variants: 'kernel7' is not listed (listed: baseline)"),
-    (["baseline", "--seed", "43"], "error: params.yaml: seeds: 43 is not listed"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (
+            ["kernel7", "--seed", "42"],
+            "error: params.yaml: mirror.variants: 'kernel7' is not listed (listed: baseline)",
+        ),
+        (["baseline", "--seed", "43"], "error: params.yaml: seeds: 43 is not listed"),
+    ],
+)
 def test_a_run_not_in_params_is_refused_and_writes_nothing(project, arguments, message):
     root, *_ = project
     result = run_stage(root, *arguments)
@@ -96,26 +123,28 @@ def test_a_run_not_in_params_is_refused_and_writes_nothing(project, arguments, m
 def test_a_missing_model_is_refused_and_keeps_the_last_answers(project):
     root, *_ = project
     assert run_stage(root, "baseline", "--seed", "42").returncode == 0
-    output = root / artifacts.mirror_predictions("baseline", 42)
+    output = root / runs.mirror_predictions("baseline", 42)
     last = output.read_bytes()
-    os.remove(root / artifacts.seed_run("baseline", 42)["model"])
+    os.remove(root / runs.seed_run("baseline", 42)["model"])
     result = run_stage(root, "baseline", "--seed", "42")
     assert result.returncode == 2
     assert len(result.stderr.splitlines()) == 1
-    assert artifacts.seed_run("baseline", 42)["model"] in result.stderr
+    assert runs.seed_run("baseline", 42)["model"] in result.stderr
     assert output.read_bytes() == last
 
 
 def test_mirror_params_name_what_to_fix():
-    real = params.load(PARAMS_PATH)
-    params.mirror_params(real)
-    for variants, message in ((["nosuch"], "mirror.variants: no variant named 'nosuch'"),
-                              (["best", "best"], "mirror.variants: a variant is listed twice"),
-                              ("best", "mirror.variants: expected a list of variant names")):
+    real = config.read(PARAMS_PATH)
+    assert config.Study(real, PARAMS_PATH).mirror.variants == tuple(real["mirror"]["variants"])
+    for variants, message in (
+        (["nosuch"], "mirror.variants: no variant named 'nosuch'"),
+        (["wide", "wide"], "mirror.variants: a variant is listed twice"),
+        ("wide", "mirror.variants: expected a list of variant names"),
+    ):
         changed = copy.deepcopy(real)
         changed["mirror"]["variants"] = variants
         with pytest.raises(ParamsError, match=message):
-            params.check_all(changed)
+            config.Study(changed)
     del real["mirror"]
     with pytest.raises(ParamsError, match="mirror"):
-        params.check_all(real)
+        config.Study(real)

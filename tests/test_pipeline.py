@@ -17,8 +17,10 @@ import numpy as np
 import pytest
 import yaml
 
-from study import artifacts, files
-
+from study import files
+from study.analysis import artifacts
+from study.data import paths as data_paths
+from study.training import runs
 from tests import tiny_data
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -52,8 +54,15 @@ def write_params(path, update):
 
 pytestmark = pytest.mark.slow  # minutes: the whole pipeline, many times over
 
-COPIED = ("stages", "study", "dvc.yaml", "params.yaml", ".gitignore", "reports/published.yaml",
-          "reports/protocol_screen.json")
+COPIED = (
+    "stages",
+    "study",
+    "dvc.yaml",
+    "params.yaml",
+    ".gitignore",
+    "reports/published.yaml",
+    "reports/protocol_screen.json",
+)
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +84,9 @@ def project(tmp_path_factory):
     shutil.copytree(os.path.join(PROJECT, ".dvc", "plots"), root / ".dvc" / "plots", dirs_exist_ok=True)
     dvc("config", "plots.html_template", "plots/offline.html", cwd=root)
     checksums = tiny_data.write_dataset(str(root / "source"))
-    write_params(root / "params.yaml", lambda p: tiny_data.shrink_params(p, root / "source", checksums, seeds=[1]))
+    write_params(
+        root / "params.yaml", lambda p: tiny_data.shrink_params(p, root / "source", checksums, seeds=[1])
+    )
     output = dvc("repro", cwd=root)
     return root, output
 
@@ -93,7 +104,9 @@ def training_stages(params, seeds, variants=None):
     """The names of the train stages of `variants` (default: every one) for `seeds`."""
     names = []
     for section, stage in (("variants", "train"), ("augmented_variants", "train_augmented")):
-        names += [f"{stage}@{v}-{s}" for v in params[section] if variants is None or v in variants for s in seeds]
+        names += [
+            f"{stage}@{v}-{s}" for v in params[section] if variants is None or v in variants for s in seeds
+        ]
     return names
 
 
@@ -118,8 +131,17 @@ def test_repro_runs_every_stage(project):
     root, output = project
     params = read_params(root)
     expected = (
-        ["fetch", "prepare", "seed_summary", "evaluate", "kfold_summary", "kfold@0", "kfold@1", "kfold_carried",
-         "report"]
+        [
+            "fetch",
+            "prepare",
+            "seed_summary",
+            "evaluate",
+            "kfold_summary",
+            "kfold@0",
+            "kfold@1",
+            "kfold_carried",
+            "report",
+        ]
         + training_stages(params, [1])
         + mirror_stages(params, [1])
         + [f"augment@{v}" for v in params["augmented_variants"]]
@@ -151,19 +173,22 @@ def test_metrics_show_has_only_the_headline(project):
     assert leaves(headline) <= 60  # dvc metrics show stays readable
     for variant in every_variant(params):
         summary = read_json(root / artifacts.variant_summary(variant))
-        per_seed = read_json(root / artifacts.seed_run(variant, 1)["metrics"])
+        per_seed = read_json(root / runs.seed_run(variant, 1)["metrics"])
         assert summary["seeds"] == [1] and summary["val_accuracy_sd"] is None  # one seed: no sd
         assert per_seed["val_accuracy"] == summary["val_accuracy"] == headline["val"][variant]
         assert summary["epochs"] == 1
     results = read_json(root / artifacts.evaluate_details())
     assert len(results["selected"]) == 2 and results["seeds"] == [1]
-    _, y_test = files.load_split(root / artifacts.prepared("test"))
+    _, y_test = files.load_split(root / data_paths.prepared("test"))
     for name, model in results["models"].items():
-        assert model["test_accuracy_per_seed"] == {"1": model["test_accuracy"]} and model["test_accuracy_sd"] is None
+        assert (
+            model["test_accuracy_per_seed"] == {"1": model["test_accuracy"]}
+            and model["test_accuracy_sd"] is None
+        )
         # The ensemble of one seed is that seed, read from its float16 probabilities: it parts from the
         # stored float32 argmax only where rounding to float16 tied the top two classes (common on tiny
         # data, whose barely trained models give near-uniform probabilities).
-        predicted, probabilities = artifacts.read_predictions(root / artifacts.seed_run(name, 1)["predictions"])
+        predicted, probabilities = files.read_predictions(root / runs.seed_run(name, 1)["predictions"])
         ensemble = probabilities.argmax(axis=1)
         assert model["ensemble_test_accuracy"] == np.mean(ensemble == y_test)
         parted = ensemble != predicted
@@ -174,7 +199,7 @@ def test_metrics_show_has_only_the_headline(project):
     for section in ("## Findings", "## Protocol", "## Fidelity", "## Every published claim", "Table 5"):
         assert section in report
     assert "no verdict (one training run)" in report  # one seed: no significance verdicts
-    carried = read_json(root / artifacts.carried_run()["metrics"])
+    carried = read_json(root / runs.carried_run()["metrics"])
     assert [fold["val_images_trained_on_before"] for fold in carried["folds"]] == [0.0, 1.0]  # two folds
 
 
@@ -184,7 +209,9 @@ def test_history_curves_and_confusion_files(project):
     lines = history.splitlines()
     assert lines[0] == "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate"  # one seed: no sd columns
     assert len(lines) == 2
-    assert history == (root / "plots" / "seeds" / "baseline" / "seed_1.csv").read_text()  # the mean of one seed
+    assert (
+        history == (root / "plots" / "seeds" / "baseline" / "seed_1.csv").read_text()
+    )  # the mean of one seed
     params = read_params(root)
     curves = (root / artifacts.CURVES).read_text().splitlines()
     assert curves[0] == "epoch,variant,loss,accuracy,val_loss,val_accuracy,learning_rate"
@@ -202,7 +229,7 @@ def test_history_curves_and_confusion_files(project):
         assert (root / "plots" / "figures" / f"augmentation_{name}.png").read_bytes()[:4] == b"\x89PNG"
     for name in every_variant(params):
         assert models_of(root, name) == ["seed_1.keras"]
-        predicted, _ = artifacts.read_predictions(root / artifacts.seed_run(name, 1)["predictions"], 40)
+        predicted, _ = files.read_predictions(root / runs.seed_run(name, 1)["predictions"], 40)
         assert predicted.shape == (40,)
 
 
@@ -212,11 +239,20 @@ def test_plots_show_renders(project):
     assert not rendered.get("errors"), rendered.get("errors")
     charts = rendered["data"]
     assert charts["plots/history/baseline.csv"][0]["content"]["data"]["values"]
-    for title in ("Validation accuracy of every variant (mean over seeds)", "Learning rate of every variant",
-                  "plots/kfold/fold_1.csv", "plots/kfold_carried.csv", "plots/kfold_confusion/ensemble.csv"):
+    for title in (
+        "Validation accuracy of every variant (mean over seeds)",
+        "Learning rate of every variant",
+        "plots/kfold/fold_1.csv",
+        "plots/kfold_carried.csv",
+        "plots/kfold_confusion/ensemble.csv",
+    ):
         assert charts[title][0]["content"]["data"]["values"], title
-    variants = {row["variant"] for row in charts["Learning rate of every variant"][0]["content"]["data"]["values"]}
-    assert variants == set(every_variant(read_params(root)))  # every variant on one chart, none listed in dvc.yaml
+    variants = {
+        row["variant"] for row in charts["Learning rate of every variant"][0]["content"]["data"]["values"]
+    }
+    assert variants == set(
+        every_variant(read_params(root))
+    )  # every variant on one chart, none listed in dvc.yaml
     assert charts["plots/figures/evaluate/loss_curves.png"][0]["type"] == "image"
     dvc("plots", "show", "-o", "dvc_plots", cwd=root)
     html = (root / "dvc_plots" / "index.html").read_text()
@@ -242,13 +278,20 @@ def test_bad_param_is_refused_and_keeps_the_last_results(project):
     original = (root / "params.yaml").read_text()
     write_params(root / "params.yaml", lambda p: p["baseline"].update(epochs=0))
     try:
-        environment = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
-        result = subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=root, env=environment,
-                                capture_output=True, text=True)
+        environment = {
+            **os.environ,
+            "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
+        }
+        result = subprocess.run(
+            [sys.executable, "-m", "dvc", "repro"], cwd=root, env=environment, capture_output=True, text=True
+        )
     finally:
         (root / "params.yaml").write_text(original)
     assert result.returncode != 0
-    assert "error: params.yaml: baseline.epochs: expected a positive integer, got 0" in result.stderr + result.stdout
+    assert (
+        "error: params.yaml: baseline.epochs: expected a positive integer, got 0"
+        in result.stderr + result.stdout
+    )
     for path, content in before.items():
         assert (root / path).read_bytes() == content
     assert (root / "models/train/baseline/seed_1.keras").is_file()
@@ -259,14 +302,17 @@ def test_a_second_seed_trains_only_the_new_seed_and_gives_an_sd(project):
     write_params(root / "params.yaml", lambda p: p.update(seeds=[1, 2]))
     params = read_params(root)
     assert ran_stages(dvc("repro", cwd=root)) == sorted(
-        AFTER_TRAINING + training_stages(params, [2]) + mirror_stages(params, [2]))
+        AFTER_TRAINING + training_stages(params, [2]) + mirror_stages(params, [2])
+    )
     headline = read_json(root / artifacts.HEADLINE)
     for variant in every_variant(params):
         summary = read_json(root / artifacts.variant_summary(variant))
-        values = [read_json(root / artifacts.seed_run(variant, s)["metrics"])["val_accuracy"] for s in (1, 2)]
+        values = [read_json(root / runs.seed_run(variant, s)["metrics"])["val_accuracy"] for s in (1, 2)]
         assert summary["seeds"] == [1, 2]
-        assert summary["val_accuracy"] == pytest.approx((values[0] + values[1]) / 2) == headline["val"][variant]
-        assert summary["val_accuracy_sd"] == pytest.approx(abs(values[0] - values[1]) / 2 ** 0.5)
+        assert (
+            summary["val_accuracy"] == pytest.approx((values[0] + values[1]) / 2) == headline["val"][variant]
+        )
+        assert summary["val_accuracy_sd"] == pytest.approx(abs(values[0] - values[1]) / 2**0.5)
         header = (root / "plots" / "history" / f"{variant}.csv").read_text().splitlines()[0]
         assert header == "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,val_accuracy_sd,val_loss_sd"
         assert models_of(root, variant) == ["seed_1.keras", "seed_2.keras"]
@@ -275,17 +321,23 @@ def test_a_second_seed_trains_only_the_new_seed_and_gives_an_sd(project):
         accuracies = model["test_accuracy_per_seed"]
         assert list(accuracies) == ["1", "2"]
         assert model["test_accuracy"] == pytest.approx((accuracies["1"] + accuracies["2"]) / 2)
-        assert model["test_accuracy_sd"] == pytest.approx(abs(accuracies["1"] - accuracies["2"]) / 2 ** 0.5)
+        assert model["test_accuracy_sd"] == pytest.approx(abs(accuracies["1"] - accuracies["2"]) / 2**0.5)
     study = read_json(root / artifacts.study_details())
-    tested = [c["comparison"] for c in study["claims"] if "comparison" in c and not c["comparison"]["single_run"]]
+    tested = [
+        c["comparison"] for c in study["claims"] if "comparison" in c and not c["comparison"]["single_run"]
+    ]
     assert tested and all("p_holm" in c for c in tested)  # two seeds: seed-level tests, Holm-adjusted
 
 
 def test_changing_an_augmented_variant_reruns_its_seeds_only(project):
     root, _ = project
-    write_params(root / "params.yaml", lambda p: p["augmented_variants"]["baseline_aug_hflip"].update(epochs=2))
+    write_params(
+        root / "params.yaml", lambda p: p["augmented_variants"]["baseline_aug_hflip"].update(epochs=2)
+    )
     assert ran_stages(dvc("repro", cwd=root)) == AFTER_TRAINING + [
-        "train_augmented@baseline_aug_hflip-1", "train_augmented@baseline_aug_hflip-2"]
+        "train_augmented@baseline_aug_hflip-1",
+        "train_augmented@baseline_aug_hflip-2",
+    ]
     assert read_json(root / artifacts.variant_summary("baseline_aug_hflip"))["epochs"] == 2
 
 
@@ -296,7 +348,9 @@ def test_experiment_with_a_changed_param_and_metrics_diff(project):
     output = dvc("exp", "run", "-n", "sigmoid-fast", "-S", "+variants.sigmoid.learning_rate=0.003", cwd=root)
     assert ran_stages(output) == AFTER_TRAINING + ["train@sigmoid-1", "train@sigmoid-2"]
     experiments = json.loads(dvc("exp", "show", "--json", cwd=root))
-    names = [rev["name"] for row in experiments for group in row.get("experiments") or [] for rev in group["revs"]]
+    names = [
+        rev["name"] for row in experiments for group in row.get("experiments") or [] for rev in group["revs"]
+    ]
     assert "sigmoid-fast" in names
     diff = json.loads(dvc("metrics", "diff", "HEAD", "--json", cwd=root))[artifacts.HEADLINE]
     assert "val.sigmoid" in diff and "val.baseline" not in diff  # only the retrained variant's figures moved
@@ -310,7 +364,9 @@ def test_a_fresh_clone_without_models_runs_a_one_variant_experiment(project, tmp
     root, _ = project
     run(["git", "clone", "-q", str(root), str(tmp_path / "clone")], tmp_path)
     clone = tmp_path / "clone"
-    dvc("config", "--local", "cache.dir", str(tmp_path / "empty_cache"), cwd=clone)  # nothing shared with root
+    dvc(
+        "config", "--local", "cache.dir", str(tmp_path / "empty_cache"), cwd=clone
+    )  # nothing shared with root
     dvc("repro", "prepare", cwd=clone)
     write_params(clone / "params.yaml", lambda p: p["variants"]["kernel7"].update(kernel_sizes=[7, 7]))
     planned = ran_stages(dvc("repro", "--allow-missing", "--dry", cwd=clone))
@@ -320,6 +376,8 @@ def test_a_fresh_clone_without_models_runs_a_one_variant_experiment(project, tmp
     output = dvc("exp", "run", "--allow-missing", "-n", "kernel7-77", cwd=clone)
     assert sorted(s for s in ran_stages(output) if s.startswith(("train", "kfold"))) == trainings
     assert set(AFTER_TRAINING) <= set(ran_stages(output))
-    assert (clone / artifacts.REPORT).read_text() != before  # the report regenerated with kernel7's new figures
+    assert (
+        clone / artifacts.REPORT
+    ).read_text() != before  # the report regenerated with kernel7's new figures
     diff = json.loads(dvc("metrics", "diff", "HEAD", "--json", cwd=clone))[artifacts.HEADLINE]
     assert "test.kernel7" in diff and "test.baseline" not in diff

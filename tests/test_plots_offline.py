@@ -30,27 +30,38 @@ import yaml
 from configobj import ConfigObj
 from PIL import Image
 
-from stages.seed_summary import SD_COLUMNS, summarise_history
-from study import artifacts, evaluation, files, params
-from study.dataset import NUM_CLASSES, TEST_SIZE
+from study import config as study_config
+from study import files
+from study.analysis import artifacts, evaluation
+from study.analysis.over_seeds import SD_COLUMNS, summarise_history
+from study.data import paths as data_paths
+from study.data.facts import NUM_CLASSES, TEST_SIZE
+from study.training import runs
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROJECT_DVC_DIR = os.path.join(PROJECT, ".dvc")
 CUSTOM_TEMPLATE = "by_variant"  # .dvc/plots/by_variant.json: one line per variant of plots/curves.csv
 
 VARIANTS = ("baseline", "kernel7", "sgd")
-SELECTED = VARIANTS[:2]           # the two models evaluate selects: their confusion files only
+SELECTED = VARIANTS[:2]  # the two models evaluate selects: their confusion files only
 EPOCHS = 4
 FOLDS = (0, 1)
-CONFUSION_ROWS = 50               # "test images" of each confusion file, every class among them
-FIGURE = os.path.join(artifacts.FIGURES_DIR, "loss_curves.png")
+CONFUSION_ROWS = 50  # "test images" of each confusion file, every class among them
+FIGURE = os.path.join(data_paths.FIGURES_DIR, "loss_curves.png")
 
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     # No host name resolves: a page that still needed a CDN would stay blank even on a machine online.
     "--host-resolver-rules=MAP * ~NOTFOUND",
-    "--virtual-time-budget=5000", "--window-size=1200,1600",
+    "--virtual-time-budget=5000",
+    "--window-size=1200,1600",
 ]
 
 # Page size. The committed study's page (dvc_plots/index.html of `dvc plots show` in
@@ -60,15 +71,17 @@ CHROMIUM_FLAGS = [
 # confusion chart has one row per test image (10,000 in the study), which is why
 # dvc.yaml draws confusion only for the selected models and the k-fold.
 PAGE_LIMIT = 10 * 10**6
-CHART_BYTES = 4_000          # one chart's div, script and Vega-Lite spec, without its data
-CONFUSION_ROW_BYTES = 80     # {"actual": "T-shirt/top", "predicted": "Ankle boot", "rev": "workspace"},
-CURVE_POINT_BYTES = 450      # one epoch of a history for one y field: up to nine full-precision
-                             # numbers with their names, rev, filename and field
+CHART_BYTES = 4_000  # one chart's div, script and Vega-Lite spec, without its data
+CONFUSION_ROW_BYTES = 80  # {"actual": "T-shirt/top", "predicted": "Ankle boot", "rev": "workspace"},
+CURVE_POINT_BYTES = 450  # one epoch of a history for one y field: up to nine full-precision
+# numbers with their names, rev, filename and field
 
 
 def run(command, cwd, timeout=60):
     environment = dict(os.environ, DVC_NO_ANALYTICS="1")
-    result = subprocess.run(command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout
+    )
     assert result.returncode == 0, f"{' '.join(map(str, command))} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout
 
@@ -93,7 +106,7 @@ def definitions(plots):
         if isinstance(entry, str):
             yield entry, {}
         else:
-            (name, config), = entry.items()
+            ((name, config),) = entry.items()
             yield name, config or {}
 
 
@@ -124,11 +137,19 @@ def history_rows(offset):
     for _ in range(2):
         loss = 2.3 * 0.8 ** np.arange(1, EPOCHS + 1) + rng.random(EPOCHS) / 10
         accuracy = 1 - loss / 3
-        per_seed.append([
-            {"epoch": epoch, "loss": l, "accuracy": a, "val_loss": l * 1.1, "val_accuracy": a - 0.02,
-             "learning_rate": 0.001 * 0.5 ** (epoch // 3)}
-            for epoch, l, a in zip(range(1, EPOCHS + 1), loss.tolist(), accuracy.tolist())
-        ])
+        per_seed.append(
+            [
+                {
+                    "epoch": epoch,
+                    "loss": epoch_loss,
+                    "accuracy": a,
+                    "val_loss": epoch_loss * 1.1,
+                    "val_accuracy": a - 0.02,
+                    "learning_rate": 0.001 * 0.5 ** (epoch // 3),
+                }
+                for epoch, epoch_loss, a in zip(range(1, EPOCHS + 1), loss.tolist(), accuracy.tolist())
+            ]
+        )
     return summarise_history(per_seed)
 
 
@@ -143,23 +164,25 @@ def write_plot_files(root):
     for i, variant in enumerate(VARIANTS):
         summary = history_rows(i)
         path = artifacts.variant_history(variant)
-        files.write_csv(at(path), artifacts.HISTORY_COLUMNS + SD_COLUMNS, summary)
+        files.write_csv(at(path), runs.HISTORY_COLUMNS + SD_COLUMNS, summary)
         rows[path] = len(summary)
-        curves += [[int(row[0]), variant, *row[1:len(artifacts.HISTORY_COLUMNS)]] for row in summary]
-    files.write_csv(at(artifacts.CURVES), ("epoch", "variant", *artifacts.HISTORY_COLUMNS[1:]), curves)
+        curves += [[int(row[0]), variant, *row[1 : len(runs.HISTORY_COLUMNS)]] for row in summary]
+    files.write_csv(at(artifacts.CURVES), ("epoch", "variant", *runs.HISTORY_COLUMNS[1:]), curves)
     rows[artifacts.CURVES] = len(curves)
 
     def history(seed, epochs):
-        return [dict(zip(artifacts.HISTORY_COLUMNS, [epoch, *np.random.default_rng(seed + epoch).random(5).tolist()]))
-                for epoch in range(1, epochs + 1)]
+        return [
+            dict(zip(runs.HISTORY_COLUMNS, [epoch, *np.random.default_rng(seed + epoch).random(5).tolist()]))
+            for epoch in range(1, epochs + 1)
+        ]
 
     for fold in FOLDS:
-        path = artifacts.fold_run(fold)["history"]
+        path = runs.fold_run(fold)["history"]
         os.makedirs(os.path.dirname(at(path)), exist_ok=True)
-        artifacts.write_history(at(path), history(fold, EPOCHS))
+        files.write_history(at(path), history(fold, EPOCHS), runs.HISTORY_COLUMNS)
         rows[path] = EPOCHS
-    path = artifacts.carried_run()["history"]
-    artifacts.write_history(at(path), history(99, EPOCHS * len(FOLDS)))
+    path = runs.carried_run()["history"]
+    files.write_history(at(path), history(99, EPOCHS * len(FOLDS)), runs.HISTORY_COLUMNS)
     rows[path] = EPOCHS * len(FOLDS)
 
     # One row per test image, as evaluate and kfold_summary write them; every class, so the longest names too.
@@ -178,7 +201,8 @@ def write_plot_files(root):
 
 
 def expected_charts(plots, rows):
-    """{div id: (number of data points drawn, is a confusion chart)} of every Vega chart the page should hold."""
+    """{div id: (number of data points drawn, is a confusion chart)} of every Vega chart
+    the page should hold."""
     charts = {}
     for name, config in definitions(plots):
         paths = sources(name, config)
@@ -193,7 +217,8 @@ def expected_charts(plots, rows):
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
-    """(repository, path of dvc_plots/index.html, its text, expected charts, the project's plot definitions)."""
+    """(repository, path of dvc_plots/index.html, its text, expected charts, the project's
+    plot definitions)."""
     plots_config = project_plots_config()
     template = plots_config.get("html_template")
     assert template, "the project's .dvc/config sets no plots.html_template"
@@ -205,7 +230,8 @@ def page(tmp_path_factory):
     # .dvc/plots/ as the project has it: the page template and the custom Vega-Lite templates.
     shutil.copytree(os.path.join(PROJECT_DVC_DIR, "plots"), root / ".dvc" / "plots")
     assert (root / ".dvc" / "plots" / f"{CUSTOM_TEMPLATE}.json").is_file()
-    # The same [plots] section as the project; a relative html_template is relative to .dvc/ (as DVC reads it).
+    # The same [plots] section as the project; a relative html_template is relative to .dvc/
+    # (as DVC reads it).
     if not os.path.isabs(template):
         target = root / ".dvc" / template
         if not target.exists():
@@ -219,7 +245,8 @@ def page(tmp_path_factory):
     for name, config in definitions(plots):
         for path in sources(name, config):
             assert (root / path).exists(), (
-                f"dvc.yaml plots: {path} is not written by this test; add it to write_plot_files")
+                f"dvc.yaml plots: {path} is not written by this test; add it to write_plot_files"
+            )
     (root / "dvc.yaml").write_text(yaml.safe_dump({"plots": plots}, sort_keys=False))
 
     dvc("plots", "show", cwd=root)
@@ -227,13 +254,17 @@ def page(tmp_path_factory):
     text = index.read_text(encoding="utf-8")
     charts = expected_charts(plots, rows)
     ids = re.findall(r"vegaEmbed\('#([^']+)'", text)
-    assert sorted(ids) == sorted(charts), f"expected one vega plot div per chart {sorted(charts)}, found {ids}"
+    assert sorted(ids) == sorted(charts), (
+        f"expected one vega plot div per chart {sorted(charts)}, found {ids}"
+    )
     return root, index, text, charts, plots
 
 
 def test_page_loads_no_script_from_the_network(page):
     _, _, text, _, _ = page
-    remote = re.findall(r"""<script\b[^>]*\bsrc\s*=\s*["']?\s*(?:https?:)?//[^>]*>""", text, flags=re.IGNORECASE)
+    remote = re.findall(
+        r"""<script\b[^>]*\bsrc\s*=\s*["']?\s*(?:https?:)?//[^>]*>""", text, flags=re.IGNORECASE
+    )
     assert not remote, f"the plots page still loads scripts from the network: {remote}"
     assert "https://cdn.jsdelivr.net/npm/vega" not in text
     # The libraries are inline instead.
@@ -243,8 +274,12 @@ def test_page_loads_no_script_from_the_network(page):
 
 def test_figures_are_local_images(page):
     root, index, text, _, plots = page
-    assert artifacts.FIGURES_DIR in [name for name, _ in definitions(plots)], "dvc.yaml no longer shows the figures"
-    images = re.findall(r'<img src="([^"]+)"', text[text.rindex("</head>"):])  # the body: not vega-embed's code
+    assert data_paths.FIGURES_DIR in [name for name, _ in definitions(plots)], (
+        "dvc.yaml no longer shows the figures"
+    )
+    images = re.findall(
+        r'<img src="([^"]+)"', text[text.rindex("</head>") :]
+    )  # the body: not vega-embed's code
     assert len(images) == 1, images
     assert not re.match(r"(?:https?:)?//", images[0])
     assert (index.parent / images[0]).read_bytes() == (root / FIGURE).read_bytes()
@@ -263,7 +298,9 @@ def test_page_size_is_bounded_by_the_rows_drawn(page):
 
     # Each chart on its own: one data point per row and y field, each within its bytes, and the rest of
     # the chart within CHART_BYTES; so a confusion row that grew (a seed column, a file name) is caught.
-    divs = dict(re.findall(r'<div id = "([^"]+)">(.*?)</div>', text[text.rindex("</head>"):], flags=re.DOTALL))
+    divs = dict(
+        re.findall(r'<div id = "([^"]+)">(.*?)</div>', text[text.rindex("</head>") :], flags=re.DOTALL)
+    )
     assert sorted(divs) == sorted(charts)
     for plot, (points, confusion) in charts.items():
         values = json.loads(re.search(r"var spec = (\{.*\});", divs[plot]).group(1))["data"]["values"]
@@ -272,21 +309,24 @@ def test_page_size_is_bounded_by_the_rows_drawn(page):
         largest = max(len(json.dumps(value).encode()) + 2 for value in values)  # with its ", "
         assert largest <= per_point, (
             f"{plot}: a data point of {largest} bytes, over {per_point}: DVC writes more per row than this "
-            "test allows, so the study's page may pass 10 MB")
+            "test allows, so the study's page may pass 10 MB"
+        )
         rest = len(divs[plot].encode()) - len(json.dumps(values).encode())
         assert rest <= CHART_BYTES, f"{plot}: {rest} bytes besides its data, over {CHART_BYTES}"
     size = os.path.getsize(index)
-    assert size <= bound(charts), f"dvc_plots/index.html is {size} bytes for {len(charts)} charts, over {bound(charts)}"
+    assert size <= bound(charts), (
+        f"dvc_plots/index.html is {size} bytes for {len(charts)} charts, over {bound(charts)}"
+    )
     # The same bounds at the study's scale: each confusion file has a row per test image,
     # each history a row per epoch of every variant, fold and the carried model.
-    study = params.load(os.path.join(PROJECT, "params.yaml"))
-    variants = params.variant_names(study)
-    epochs = params.model_spec(study, "baseline")["epochs"]
-    n_splits = params.kfold_params(study)["n_splits"]
+    study = study_config.load(os.path.join(PROJECT, "params.yaml"))
+    variants = study.variant_names
+    epochs = study.spec("baseline").epochs
+    n_splits = study.kfold.n_splits
     per_file = {
         artifacts.HISTORY_DIR: variants,
-        os.path.dirname(artifacts.fold_run(0)["history"]): range(n_splits),
-        artifacts.CONFUSION_DIR: range(params.evaluate_params(study)["select_count"]),
+        os.path.dirname(runs.fold_run(0)["history"]): range(n_splits),
+        artifacts.CONFUSION_DIR: range(study.evaluate.select_count),
         artifacts.KFOLD_CONFUSION_DIR: ("best", "ensemble"),
     }
     study_charts = {}
@@ -299,19 +339,36 @@ def test_page_size_is_bounded_by_the_rows_drawn(page):
             study_charts[name] = (points * len(variants), False)
         elif name in per_file:
             study_charts.update({(name, key): (points, confusion) for key in per_file[name]})
-        elif name == artifacts.carried_run()["history"]:  # every fold's epochs end to end
+        elif name == runs.carried_run()["history"]:  # every fold's epochs end to end
             study_charts[name] = (points * n_splits, False)
         else:
-            assert name == artifacts.FIGURES_DIR, f"dvc.yaml plots: {name}: add it to the study's page estimate"
+            assert name == data_paths.FIGURES_DIR, (
+                f"dvc.yaml plots: {name}: add it to the study's page estimate"
+            )
     assert bound(study_charts) < PAGE_LIMIT, (
-        f"at the study's scale the plots page may reach {bound(study_charts)} bytes, over {PAGE_LIMIT}")
+        f"at the study's scale the plots page may reach {bound(study_charts)} bytes, over {PAGE_LIMIT}"
+    )
 
 
 class PlotDivs(html.parser.HTMLParser):
-    """Counts the drawn vega charts (<canvas class="marks"> or <svg class="marks">) inside each div with an id,
-    and keeps the attributes of those divs."""
+    """Counts the drawn vega charts (<canvas class="marks"> or <svg class="marks">) inside each
+    div with an id, and keeps the attributes of those divs."""
 
-    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+    VOID = {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+    }
 
     def __init__(self, ids):
         super().__init__()
@@ -338,11 +395,19 @@ class PlotDivs(html.parser.HTMLParser):
 
 
 def chromium_dom(page_path, tmp_path):
-    chromium = shutil.which("chromium") or ("/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None)
+    chromium = shutil.which("chromium") or (
+        "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None
+    )
     if chromium is None:
         pytest.skip("chromium is not installed (scripts/setup.sh installs Debian's chromium where apt works)")
     return run(
-        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page_path.as_uri()],
+        [
+            chromium,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            page_path.as_uri(),
+        ],
         cwd=tmp_path,
     )
 
@@ -365,7 +430,8 @@ LINES_PROBE = """<script>
     return embed(element, spec, options).then(function (result) {
       const lines = [];
       (function walk(mark) {
-        if (mark.marktype === "line" && mark.items.length) lines.push([String(mark.items[0].datum.variant), mark.items.length]);
+        if (mark.marktype === "line" && mark.items.length)
+          lines.push([String(mark.items[0].datum.variant), mark.items.length]);
         for (const item of mark.items || []) for (const child of item.items || []) walk(child);
       })(result.view.scenegraph().root);
       document.querySelector(element).setAttribute("data-lines", JSON.stringify(lines));
@@ -379,7 +445,9 @@ LINES_PROBE = """<script>
 
 def test_chromium_draws_one_line_per_variant_offline(page, tmp_path):
     _, index, text, charts, plots = page
-    by_variant = [div_id(name) for name, config in definitions(plots) if config.get("template") == CUSTOM_TEMPLATE]
+    by_variant = [
+        div_id(name) for name, config in definitions(plots) if config.get("template") == CUSTOM_TEMPLATE
+    ]
     assert by_variant, f"dvc.yaml draws no chart with the {CUSTOM_TEMPLATE} template"
     # The probe goes after the inline libraries (the last </head>) and before the plots' scripts.
     head_end = text.rindex("</head>")

@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from study import params, predict
-from study.files import DataError
+from study import config, predict
+from study.errors import DataError
 from tests import tiny_data
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-PARAMS = params.load(os.path.join(PROJECT, "params.yaml"))
-FIRST_SEED, OTHER_SEED = params.seeds(PARAMS)[:2]
+STUDY = config.load(os.path.join(PROJECT, "params.yaml"))
+FIRST_SEED, OTHER_SEED = STUDY.seeds[:2]
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def model_dir(tmp_path_factory):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
-    from study.models import build_model
+    from study.training.models import build_model
 
     root = tmp_path_factory.mktemp("predict")
     shutil.copy(os.path.join(PROJECT, "params.yaml"), root / "params.yaml")
@@ -40,7 +40,7 @@ def model_dir(tmp_path_factory):
     models = {}
     for seed in (FIRST_SEED, OTHER_SEED):
         keras.utils.set_random_seed(seed)
-        model = build_model(params.model_spec(PARAMS, "baseline", seed))
+        model = build_model(STUDY.spec("baseline", seed))
         model.fit(x, arrays["train-labels-idx1-ubyte"], epochs=2, batch_size=32, verbose=0)
         (root / "models" / "train" / "baseline").mkdir(parents=True, exist_ok=True)
         model.save(root / "models" / "train" / "baseline" / f"seed_{seed}.keras")
@@ -68,7 +68,10 @@ def assert_predictions_of(model, predictions, paths, images):
 
 def run_predict(root, *arguments):
     return subprocess.run(
-        [sys.executable, "-m", "study.predict", *arguments], cwd=root, capture_output=True, text=True,
+        [sys.executable, "-m", "study.predict", *arguments],
+        cwd=root,
+        capture_output=True,
+        text=True,
         env={**os.environ, "PYTHONPATH": PROJECT, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
 
@@ -121,7 +124,9 @@ def test_without_model_the_selected_variant_of_the_evaluation(model_dir, tmp_pat
     shutil.copytree(root / "models", project / "models")
     shutil.copy(root / "params.yaml", project / "params.yaml")
     (project / "metrics" / "details").mkdir(parents=True)
-    (project / "metrics" / "details" / "evaluate.json").write_text(json.dumps({"selected": ["baseline", "kernel7"]}))
+    (project / "metrics" / "details" / "evaluate.json").write_text(
+        json.dumps({"selected": ["baseline", "kernel7"]})
+    )
     paths = save_pngs(tmp_path, test_images[:2])
     result = run_predict(project, *paths, "--json")
     assert result.returncode == 0, result.stderr
@@ -176,9 +181,9 @@ def test_a_photo_becomes_a_centred_dark_background_image():
     assert converted.shape == (28, 28) and converted.dtype == np.float32
     assert converted[0, 0] == 0.0 and converted.max() == pytest.approx(195 / 255, abs=0.02)
     rows, cols = np.nonzero(converted > 0.5)
-    assert rows.min() == 0 and rows.max() == 27           # the longest side fills 28 pixels
+    assert rows.min() == 0 and rows.max() == 27  # the longest side fills 28 pixels
     assert abs((cols.min() + cols.max()) / 2 - 13.5) <= 1  # centred
-    assert 12 <= cols.max() - cols.min() + 1 <= 16         # aspect ratio 1:2 kept
+    assert 12 <= cols.max() - cols.min() + 1 <= 16  # aspect ratio 1:2 kept
 
 
 def test_not_an_image_is_a_data_error(tmp_path):

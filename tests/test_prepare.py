@@ -1,4 +1,5 @@
-"""stages.prepare: the stratified split, scaling, and the stage run on a tiny data set."""
+"""study.data.splits and stages.prepare: the stratified split, scaling, and the stage run on a tiny data
+set."""
 
 import os
 import shutil
@@ -7,9 +8,10 @@ import numpy as np
 import pytest
 
 from stages import prepare
+from study.data import splits as data_splits
+from study.errors import DataError
 from study.files import load_split
-from study.idx import encode_idx
-from tests.tiny_data import make_arrays, write_dataset
+from tests.tiny_data import encode_idx, make_arrays, write_dataset
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -17,27 +19,27 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_stratified_split_keeps_each_class_share():
     labels = np.repeat(np.array([0, 1, 2], dtype=np.uint8), [10, 20, 30])
     np.random.default_rng(1).shuffle(labels)
-    train, val = prepare.stratified_split(labels, 0.2, seed=42)
+    train, val = data_splits.stratified_split(labels, 0.2, seed=42)
     assert len(train) == 48 and len(val) == 12
     assert np.bincount(labels[val], minlength=3).tolist() == [2, 4, 6]
     assert np.bincount(labels[train], minlength=3).tolist() == [8, 16, 24]
     assert np.intersect1d(train, val).size == 0
     np.testing.assert_array_equal(np.sort(np.concatenate([train, val])), np.arange(60))
     assert np.all(np.diff(train) > 0) and np.all(np.diff(val) > 0)  # sorted
-    again = prepare.stratified_split(labels, 0.2, seed=42)
+    again = data_splits.stratified_split(labels, 0.2, seed=42)
     np.testing.assert_array_equal(again[1], val)
-    assert not np.array_equal(prepare.stratified_split(labels, 0.2, seed=7)[1], val)
+    assert not np.array_equal(data_splits.stratified_split(labels, 0.2, seed=7)[1], val)
 
 
 def test_stratified_split_of_a_class_with_one_image_is_a_data_error():
     labels = np.array([0, 0, 0, 0, 1], dtype=np.uint8)
-    with pytest.raises(prepare.DataError, match="cannot split 5 training images"):
-        prepare.stratified_split(labels, 0.2, seed=0)
+    with pytest.raises(DataError, match="cannot split 5 training images"):
+        data_splits.stratified_split(labels, 0.2, seed=0)
 
 
 def test_scale():
     images = np.array([[[0, 51], [255, 128]]], dtype=np.uint8)
-    scaled = prepare.scale(images)
+    scaled = data_splits.scale(images)
     assert scaled.dtype == np.float32 and scaled.shape == (1, 2, 2, 1)
     np.testing.assert_allclose(scaled[0, :, :, 0], [[0.0, 0.2], [1.0, 128 / 255]], rtol=1e-6)
     assert scaled.min() >= 0 and scaled.max() <= 1
@@ -80,7 +82,9 @@ def test_image_and_label_counts_must_match(project, capsys):
     with pytest.raises(SystemExit) as caught:
         prepare.main()
     assert caught.value.code == 2
-    assert capsys.readouterr().err == f"error: {os.path.join('data', 'raw')}/train-*: 100 images but 99 labels\n"
+    assert (
+        capsys.readouterr().err == f"error: {os.path.join('data', 'raw')}/train-*: 100 images but 99 labels\n"
+    )
     assert sorted(os.listdir(project / "data")) == ["raw"]
 
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from study import files
-from stages.prepare import scale
+from study.data.splits import scale
 from tests import tiny_data
 
 pytestmark = pytest.mark.slow  # whole trainings: minutes
@@ -35,7 +35,7 @@ def make_project(root, epochs=4, protocol="reproduce"):
         yaml.safe_dump(params, stream)
     arrays = tiny_data.make_arrays(train_per_class=60, test_per_class=2)
     images, labels = arrays["train-images-idx3-ubyte"], arrays["train-labels-idx1-ubyte"]
-    # 480 images: 15 steps of 32 per epoch, which 16 steps per call do not divide (fitting.whole_calls).
+    # 480 images: 15 steps of 32 per epoch, which 16 steps per call do not divide (batches.whole_calls).
     files.save_split(str(root / "data/prepared/train.npz"), scale(images[:480]), labels[:480])
     files.save_split(str(root / "data/prepared/val.npz"), scale(images[480:]), labels[480:])
     test_images, test_labels = arrays["t10k-images-idx3-ubyte"], arrays["t10k-labels-idx1-ubyte"]
@@ -46,8 +46,12 @@ def make_project(root, epochs=4, protocol="reproduce"):
 def start_training(root, variant="baseline", seed=SEED):
     environment = {**os.environ, "PYTHONPATH": PROJECT}
     return subprocess.Popen(
-        [sys.executable, "-m", "stages.train", variant, "--seed", str(seed)], cwd=root, env=environment,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "-m", "stages.train", variant, "--seed", str(seed)],
+        cwd=root,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 
@@ -61,7 +65,7 @@ def train_to_the_end(root, variant="baseline", seed=SEED):
 def outputs(root, variant="baseline", seed=SEED):
     """(metrics bytes, history bytes, model weights) of a finished training run."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from study.models import load_model
+    from study.training.models import load_model
 
     model = load_model(str(root / f"models/train/{variant}/seed_{seed}.keras"))
     return (
@@ -134,7 +138,9 @@ def test_another_seed_gives_another_model(uninterrupted, tmp_path):
 
 def test_killed_run_resumes_to_the_same_result(uninterrupted, tmp_path):
     root, first = uninterrupted
-    assert not (root / "checkpoints").exists() or os.listdir(root / "checkpoints") == []  # removed once finished
+    assert (
+        not (root / "checkpoints").exists() or os.listdir(root / "checkpoints") == []
+    )  # removed once finished
     make_project(tmp_path)
     killed_after = kill_after(tmp_path, 2, 4)
     output = train_to_the_end(tmp_path)
@@ -156,11 +162,14 @@ def test_augmented_on_the_fly_and_step_decay_resume_to_the_same_result(variant, 
     assert_same_outputs(first, outputs(resumed, variant))
 
 
-@pytest.mark.parametrize("variant, spec", [("smoothed", {"label_smoothing": 0.1}),
-                                           ("fused", {"batch_norm": True, "batch_norm_kernel": "fused"})])
+@pytest.mark.parametrize(
+    "variant, spec",
+    [("smoothed", {"label_smoothing": 0.1}), ("fused", {"batch_norm": True, "batch_norm_kernel": "fused"})],
+)
 def test_training_with_a_class_of_ours_killed_and_resumed_matches(variant, spec, tmp_path_factory):
     """The checkpoint of a model with the smoothed loss or the fused batch norm (classes of ours) loads
     again and resumes exactly."""
+
     def project(root):
         params = make_project(root, epochs=3)
         params["variants"][variant] = spec
@@ -179,7 +188,8 @@ def test_training_with_a_class_of_ours_killed_and_resumed_matches(variant, spec,
 
 
 def test_fast_protocol_killed_and_resumed_matches_and_follows_its_schedule(tmp_path_factory):
-    """The `fast` protocol: bfloat16 compute and the per-step warm-up + cosine, which lives in the optimizer."""
+    """The `fast` protocol: bfloat16 compute and the per-step warm-up + cosine, which lives
+    in the optimizer."""
     whole = tmp_path_factory.mktemp("fast_whole")
     params = make_project(whole, epochs=3, protocol="fast")
     train_to_the_end(whole)
@@ -197,9 +207,13 @@ def test_fast_protocol_killed_and_resumed_matches_and_follows_its_schedule(tmp_p
     assert lines[0].split(",")[-1] == "learning_rate"
     rates = [float(line.split(",")[-1]) for line in lines[1:]]
     peak = params["protocols"]["fast"]["learning_rate"]
-    expected = [peak * 14 / 15, peak * 0.5 * (1 + np.cos(np.pi * 14 / 30)), peak * 0.5 * (1 + np.cos(np.pi * 29 / 30))]
+    expected = [
+        peak * 14 / 15,
+        peak * 0.5 * (1 + np.cos(np.pi * 14 / 30)),
+        peak * 0.5 * (1 + np.cos(np.pi * 29 / 30)),
+    ]
     assert rates == pytest.approx(expected, abs=1e-7)
-    from study.models import load_keras_model
+    from study.training.models import load_keras_model
 
     # The project's loader: the fast protocol's label-smoothed loss is the study's own class.
     model = load_keras_model(whole / f"models/train/baseline/seed_{SEED}.keras")
@@ -241,7 +255,9 @@ with files.atomic_path(sys.argv[1]) as temporary:
 def test_writer_killed_mid_write_leaves_the_old_file(tmp_path):
     target = tmp_path / "metrics.json"
     files.write_json(str(target), {"accuracy": 0.9})
-    result = subprocess.run([sys.executable, "-c", WRITER, str(target)], env={**os.environ, "PYTHONPATH": PROJECT})
+    result = subprocess.run(
+        [sys.executable, "-c", WRITER, str(target)], env={**os.environ, "PYTHONPATH": PROJECT}
+    )
     assert result.returncode == -signal.SIGKILL
     assert json.loads(target.read_text()) == {"accuracy": 0.9}
 

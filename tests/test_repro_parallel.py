@@ -1,4 +1,5 @@
-"""scripts/repro_parallel.py plans the trainings `dvc repro` would run: the chosen ones first, then the most work first."""
+"""scripts/repro_parallel.py plans the trainings `dvc repro` would run: the chosen ones first,
+then the most work first."""
 
 import importlib.util
 import os
@@ -11,7 +12,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.fixture
 def repro_parallel(monkeypatch):
-    spec = importlib.util.spec_from_file_location("repro_parallel", os.path.join(ROOT, "scripts", "repro_parallel.py"))
+    spec = importlib.util.spec_from_file_location(
+        "repro_parallel", os.path.join(ROOT, "scripts", "repro_parallel.py")
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -51,7 +54,8 @@ PLANNED = [
 ]
 # Stages of the pipeline that are not trainings: never planned for the dry run.
 LATER = [("mirror@wide-42", "python -m stages.mirror wide --seed 42")]
-# (images, spec) per stage as study.flops.study_trainings gives them; the work is images x FLOPs of the spec.
+# (images, spec) per stage as study.analysis.cost.study_trainings gives them; the work is
+# images x FLOPs of the spec.
 TRAININGS = {
     "train baseline --seed 42": (100, {"flops": 1}),
     "train wide --seed 42": (100, {"flops": 6}),
@@ -60,7 +64,13 @@ TRAININGS = {
     "kfold_carried": (400, {"flops": 1}),
 }
 
-TRAINING_NAMES = ["train@baseline-42", "train@wide-42", "train_augmented@copies-42", "kfold@0", "kfold_carried"]
+TRAINING_NAMES = [
+    "train@baseline-42",
+    "train@wide-42",
+    "train_augmented@copies-42",
+    "kfold@0",
+    "kfold_carried",
+]
 
 
 @pytest.fixture
@@ -69,14 +79,18 @@ def planned(monkeypatch, repro_parallel):
     fake_dvc(monkeypatch, PLANNED, calls)
     monkeypatch.setattr(repro_parallel, "study_trainings", lambda all_params: TRAININGS)
     monkeypatch.setattr(repro_parallel, "training_flops", lambda spec: spec["flops"])
-    monkeypatch.setattr(repro_parallel.params, "load", lambda: {})
+    monkeypatch.setattr(repro_parallel.config, "load", lambda: None)
     return calls
 
 
 def test_trainings_only_the_most_work_first(repro_parallel, planned):
     stages = repro_parallel.changed_trainings()
     assert [name for name, _ in stages] == [
-        "train@wide-42", "kfold_carried", "train_augmented@copies-42", "train@baseline-42", "kfold@0",
+        "train@wide-42",
+        "kfold_carried",
+        "train_augmented@copies-42",
+        "train@baseline-42",
+        "kfold@0",
     ]
     assert dict(stages)["kfold@0"] == "python -m stages.kfold 0"
     assert planned == [{"targets": TRAINING_NAMES, "dry": True, "allow_missing": False}]
@@ -85,26 +99,42 @@ def test_trainings_only_the_most_work_first(repro_parallel, planned):
 def test_chosen_stages_first_and_allow_missing_passed_on(repro_parallel, planned):
     stages = repro_parallel.changed_trainings(allow_missing=True, first=["kfold*", "train@baseline-*"])
     assert [name for name, _ in stages] == [
-        "kfold_carried", "train@baseline-42", "kfold@0", "train@wide-42", "train_augmented@copies-42",
+        "kfold_carried",
+        "train@baseline-42",
+        "kfold@0",
+        "train@wide-42",
+        "train_augmented@copies-42",
     ]
     assert planned == [{"targets": TRAINING_NAMES, "dry": True, "allow_missing": True}]
 
 
 def test_a_new_variants_later_stage_does_not_stop_the_plan(repro_parallel, tmp_path, monkeypatch):
-    """Real DVC: a stage reading a model not trained yet (a new variant's mirror@) is left out of the dry run."""
+    """Real DVC: a stage reading a model not trained yet (a new variant's mirror@) is left out
+    of the dry run."""
     import subprocess
     import sys
 
     import yaml
 
-    pipeline = {"stages": {
-        "train": {"foreach": ["new"], "do": {"cmd": "echo model > ${item}.keras", "outs": ["${item}.keras"]}},
-        "mirror": {"foreach": ["new"], "do": {"cmd": "cp ${item}.keras ${item}.npz", "deps": ["${item}.keras"],
-                                              "outs": ["${item}.npz"]}},
-    }}
+    pipeline = {
+        "stages": {
+            "train": {
+                "foreach": ["new"],
+                "do": {"cmd": "echo model > ${item}.keras", "outs": ["${item}.keras"]},
+            },
+            "mirror": {
+                "foreach": ["new"],
+                "do": {
+                    "cmd": "cp ${item}.keras ${item}.npz",
+                    "deps": ["${item}.keras"],
+                    "outs": ["${item}.npz"],
+                },
+            },
+        }
+    }
     (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(pipeline))
     subprocess.run([sys.executable, "-m", "dvc", "init", "--no-scm", "-q"], cwd=tmp_path, check=True)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(repro_parallel, "study_trainings", lambda all_params: {})
-    monkeypatch.setattr(repro_parallel.params, "load", lambda: {})
+    monkeypatch.setattr(repro_parallel.config, "load", lambda: None)
     assert repro_parallel.changed_trainings() == [("train@new", "echo model > new.keras")]

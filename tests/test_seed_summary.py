@@ -1,6 +1,7 @@
 """python -m stages.seed_summary: the mean and sd over seeds, from hand-made per-seed files.
 
-Each test writes a small params.yaml (`seeds`, `variants`, `augmented_variants`), the
+Each test writes a params.yaml (the project's, with its own `seeds`, `variants` and
+`augmented_variants`, and the sections that name variants pointed at them), the
 per-seed files the train stages would write (metrics/seeds/<variant>/seed_<seed>.json,
 plots/seeds/<variant>/seed_<seed>.csv), runs the stage as a program in that
 directory and checks its outputs against NumPy.
@@ -18,17 +19,31 @@ import yaml
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"]
-METRIC_KEYS = ["train_accuracy", "train_loss", "val_accuracy", "val_loss", "best_val_accuracy", "best_epoch",
-               "epochs", "params"]
+METRIC_KEYS = [
+    "train_accuracy",
+    "train_loss",
+    "val_accuracy",
+    "val_loss",
+    "best_val_accuracy",
+    "best_epoch",
+    "epochs",
+    "params",
+]
 EPOCHS = 3
 
 
 def write_params(root, seeds, variants=("plain", "other"), augmented=("augmented",)):
-    values = {
-        "seeds": list(seeds),
-        "variants": {name: {} for name in variants},
-        "augmented_variants": {name: {"augmentation": "some_preset"} for name in augmented},
-    }
+    with open(os.path.join(PROJECT, "params.yaml")) as stream:
+        values = yaml.safe_load(stream)
+    preset = next(iter(values["augmentations"]))
+    values.update(
+        seeds=list(seeds),
+        variants={name: {} for name in variants},
+        augmented_variants={name: {"augmentation": preset} for name in augmented},
+        kfold={**values["kfold"], "variant": variants[0]},
+        evaluate={"select_from": [variants[0]], "select_count": 1, "compare_with_baseline": []},
+        mirror={"variants": []},
+    )
     (root / "params.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
     return [*variants, *augmented]
 
@@ -50,7 +65,9 @@ def seed_metrics(name, seed):
 
 def seed_history(name, seed, epochs=EPOCHS):
     rng = np.random.default_rng([sum(map(ord, name)), seed, 1])
-    return [[epoch, *map(float, rng.uniform(0.1, 0.9, size=4)), 0.001 / epoch] for epoch in range(1, epochs + 1)]
+    return [
+        [epoch, *map(float, rng.uniform(0.1, 0.9, size=4)), 0.001 / epoch] for epoch in range(1, epochs + 1)
+    ]
 
 
 def write_seed_files(root, name, seed, metrics=None, history=None):
@@ -61,14 +78,21 @@ def write_seed_files(root, name, seed, metrics=None, history=None):
     path.write_text(json.dumps(metrics, indent=2) + "\n")
     path = root / "plots" / "seeds" / name / f"seed_{seed}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(",".join(HISTORY_COLUMNS) + "\n" + "".join(",".join(map(repr, row)) + "\n" for row in history))
+    rows = "".join(",".join(map(repr, row)) + "\n" for row in history)
+    path.write_text(",".join(HISTORY_COLUMNS) + "\n" + rows)
     return metrics, history
 
 
 def run_summary(root):
     environment = {**os.environ, "PYTHONPATH": PROJECT}
-    return subprocess.run([sys.executable, "-m", "stages.seed_summary"], cwd=root, env=environment,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "stages.seed_summary"],
+        cwd=root,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def read_csv(path):
@@ -83,7 +107,8 @@ def test_mean_and_sample_sd_over_seeds(tmp_path, seeds):
     written = {name: [write_seed_files(tmp_path, name, seed) for seed in seeds] for name in names}
     result = run_summary(tmp_path)
     assert result.returncode == 0, result.stderr
-    assert sorted(os.listdir(tmp_path / "metrics" / "details" / "train")) == sorted(f"{n}.json" for n in names)
+    summaries = tmp_path / "metrics" / "details" / "train"
+    assert sorted(os.listdir(summaries)) == sorted(f"{n}.json" for n in names)
     for name in names:
         summary = json.loads((tmp_path / "metrics" / "details" / "train" / f"{name}.json").read_text())
         assert list(summary) == ["seeds"] + [k for key in METRIC_KEYS for k in (key, f"{key}_sd")]
@@ -96,15 +121,20 @@ def test_mean_and_sample_sd_over_seeds(tmp_path, seeds):
         # The sample sd (n - 1), not the population sd.
         values = [metrics["val_accuracy"] for metrics, _ in written[name]]
         assert summary["val_accuracy_sd"] == pytest.approx(
-            np.sqrt(sum((v - np.mean(values)) ** 2 for v in values) / (len(values) - 1)), rel=1e-12)
-        assert f"validation accuracy {summary['val_accuracy']:.4f} ± {summary['val_accuracy_sd']:.4f} " \
-               f"over {len(seeds)} seed(s)" in result.stdout
+            np.sqrt(sum((v - np.mean(values)) ** 2 for v in values) / (len(values) - 1)), rel=1e-12
+        )
+        assert (
+            f"validation accuracy {summary['val_accuracy']:.4f} ± {summary['val_accuracy_sd']:.4f} "
+            f"over {len(seeds)} seed(s)" in result.stdout
+        )
 
 
 def test_history_mean_per_epoch_and_sd_columns(tmp_path):
     seeds = [1, 2, 3]
     names = write_params(tmp_path, seeds)
-    histories = {name: np.array([write_seed_files(tmp_path, name, seed)[1] for seed in seeds]) for name in names}
+    histories = {
+        name: np.array([write_seed_files(tmp_path, name, seed)[1] for seed in seeds]) for name in names
+    }
     result = run_summary(tmp_path)
     assert result.returncode == 0, result.stderr
     for name in names:
@@ -114,7 +144,8 @@ def test_history_mean_per_epoch_and_sd_columns(tmp_path):
         assert rows.shape == (EPOCHS, len(header))
         np.testing.assert_array_equal(rows[:, 0], [1, 2, 3])
         np.testing.assert_allclose(rows[:, 1:6], per_seed[:, :, 1:].mean(axis=0), rtol=1e-12)
-        np.testing.assert_allclose(rows[:, 6], per_seed[:, :, 4].std(axis=0, ddof=1), rtol=1e-12)  # val_accuracy
+        # val_accuracy
+        np.testing.assert_allclose(rows[:, 6], per_seed[:, :, 4].std(axis=0, ddof=1), rtol=1e-12)
         np.testing.assert_allclose(rows[:, 7], per_seed[:, :, 3].std(axis=0, ddof=1), rtol=1e-12)  # val_loss
     # A hand-checked epoch: three seeds' val_accuracy 0.8, 0.85, 0.9 at epoch 1.
     hand = tmp_path / "hand"
@@ -144,7 +175,10 @@ def test_one_seed_has_null_sd_and_no_sd_columns(tmp_path):
         header, rows = read_csv(tmp_path / "plots" / "history" / f"{name}.csv")
         assert header == HISTORY_COLUMNS
         np.testing.assert_allclose(rows, np.array(history))
-        assert f"seed_summary: {name}: validation accuracy {metrics['val_accuracy']:.4f} over 1 seed(s)" in result.stdout
+        assert (
+            f"seed_summary: {name}: validation accuracy {metrics['val_accuracy']:.4f} over 1 seed(s)"
+            in result.stdout
+        )
 
 
 def test_only_the_seeds_of_params_yaml_count_and_old_summaries_go(tmp_path):
@@ -177,5 +211,6 @@ def test_a_missing_per_seed_file_is_one_error_naming_it(tmp_path, missing):
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"error: {missing}: missing (")
-    assert (tmp_path / "metrics" / "details" / "train" / "plain.json").read_text() == "earlier\n"  # the earlier result kept
+    # The earlier result kept.
+    assert (tmp_path / "metrics" / "details" / "train" / "plain.json").read_text() == "earlier\n"
     assert not (tmp_path / "plots" / "history").exists()

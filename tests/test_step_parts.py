@@ -31,7 +31,8 @@ def test_fused_batch_norm_is_the_same_batch_norm_as_keras_layer():
     inputs = tf.random.stateless_normal(shape, [1, 2]) * 3.0 + 1.5
     upstream = tf.random.stateless_normal(shape, [3, 4])
     (keras_outputs, keras_gradients), (fused_outputs, fused_gradients) = (
-        way(inputs, upstream) for way in batch_norm_ways(shape).values())
+        way(inputs, upstream) for way in batch_norm_ways(shape).values()
+    )
     # By hand: each channel centred on its batch mean, over the biased sd with epsilon 1e-3 (gamma 1, beta 0).
     x = inputs.numpy()
     expected = (x - x.mean(axis=(0, 1, 2))) / np.sqrt(x.var(axis=(0, 1, 2)) + 1e-3)

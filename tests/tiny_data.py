@@ -1,13 +1,25 @@
-"""Small Fashion-MNIST look-alikes written by the tests: real IDX files, a few images per class, and params for them."""
+"""Small Fashion-MNIST look-alikes written by the tests: real IDX files, a few images per class,
+and params for them."""
 
 import gzip
 import hashlib
 import os
+import struct
 
 import numpy as np
 
-from study.idx import encode_idx
-from study.dataset import IDX_FILES
+from study.data.facts import IDX_FILES
+from study.data.idx import UNSIGNED_BYTE
+
+
+def encode_idx(array):
+    """The IDX bytes of a uint8 array (used by the tests to make small data sets)."""
+    array = np.asarray(array)
+    if array.dtype != np.uint8:
+        raise ValueError(f"IDX here holds unsigned bytes, got {array.dtype}")
+    header = struct.pack(">BBBB", 0, 0, UNSIGNED_BYTE, array.ndim)
+    header += struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.tobytes()
 
 
 def make_images(labels, seed=0):
@@ -15,7 +27,7 @@ def make_images(labels, seed=0):
     rng = np.random.default_rng(seed)
     images = rng.integers(0, 40, size=(len(labels), 28, 28), dtype=np.uint8)
     for i, label in enumerate(labels):
-        images[i, 2 * label:2 * label + 6, :] = 200 + rng.integers(0, 50)
+        images[i, 2 * label : 2 * label + 6, :] = 200 + rng.integers(0, 50)
     return images
 
 
@@ -55,18 +67,30 @@ def shrink_params(params, source_dir, checksums, seeds=(1,)):
     """Edits params.yaml's dict in place for a quick run on the tiny data set in `source_dir`.
 
     One epoch of batch 32, two folds and one seed (each variant trains once, not once
-    per seed of the study); a variant that sets its own epochs trains one too. The
-    protocol and the variants' other keys are left as they are.
+    per seed of the study); a variant that sets its own epochs trains one too, and a
+    warm-up schedule of the baseline or a variant warms up over 0 epochs (params.yaml
+    refuses a warm-up as long as the training): its cosine decay starts at the peak
+    rate. The protocol and the variants' other keys are left as they are.
     """
     params["data"]["source_dir"] = str(source_dir)
     params["data"]["sha256"] = checksums
     params["baseline"]["epochs"] = 1
+    shorten_warmup(params["baseline"])
     for section in ("variants", "augmented_variants"):
         for overrides in (params.get(section) or {}).values():
             if overrides and "epochs" in overrides:
                 overrides["epochs"] = 1
+            shorten_warmup(overrides)
     params["baseline"]["batch_size"] = 32
     params["kfold"]["n_splits"] = 2
     params["kfold"]["folds"] = [0, 1]
     params["seeds"] = list(seeds)
     return params
+
+
+def shorten_warmup(overrides):
+    """A warm-up + cosine schedule of `overrides` set to warm up over 0 epochs (in a new dict: YAML's anchors
+    and merge keys share one among variants)."""
+    schedule = (overrides or {}).get("lr_schedule")
+    if isinstance(schedule, dict) and schedule.get("warmup_epochs"):
+        overrides["lr_schedule"] = {**schedule, "warmup_epochs": 0}

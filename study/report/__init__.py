@@ -1,9 +1,9 @@
-"""The study report (stage report), in parts: what it reads, how it compares, the published claims, and the page.
+"""The study report (stage report), formatted from what study/analysis computed: no statistics here.
 
-    inputs    every figure the report needs, read once through study.artifacts
-    compare   model against model at the level of training seeds; Holm's correction
-    fidelity  each published headline number against ours, in sds
-    claims    every published claim (reports/published.yaml) and its verdict
-    beyond    the strongest model of the family at its cost; each augmentation against the same model without it
-    render    the Markdown of reports/study.md
+render             the Markdown of reports/study.md: the page; its introduction, findings,
+                   protocol, fidelity, claims and figures
+tables             the published study's Tables 1 to 5 and Figure 3's counts, ours beside them
+beyond_published   the section Beyond the published study: the strongest model, costs, effects
+text               how a value is written: tables, numbers, figures over seeds, p-values,
+                   intervals, spec values
 """

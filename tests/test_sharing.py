@@ -1,0 +1,404 @@
+"""Sharing trainings through a DVC remote, end to end, in tiny DVC projects of a temporary folder.
+
+Each project is a git repository with one stage shaped like a training: a command
+that writes a model (DVC's cache) and a metrics file, and appends a line to a
+marker file outside the repository, so a test sees whether the command ran. Its
+clones share nothing but the git history and a local-directory remote
+(`dvc remote add -d shared <folder>`); each has its own cache.
+
+What the tests establish for DVC 3.67 (docs/sharing.md states each):
+- dvc.lock in git, `dvc push` where the stage ran, `dvc pull` (or `dvc repro --pull`) in a
+  clone: the outputs are back byte for byte, `dvc status` is clean, nothing runs.
+- `--run-cache` moves the run-cache's records, not the outputs they name. A record
+  restores in another clone (`dvc repro --pull`, which fetches the record's outputs)
+  a configuration that was run and pushed but never committed, if every output it
+  names is on the remote; a `cache: false` output never is, so such a stage is
+  restored only on the machine that ran it. `dvc pull --run-cache` fetches the
+  checked-out dvc.lock's outputs only, so a plain `dvc repro` of another configuration runs.
+- `dvc repro` writes no record for a stage with a `cache: false` file under `outs`;
+  `dvc commit` of the command run by hand does.
+- A stage with any `persist: true` output, as every stage of this project's dvc.yaml,
+  gets no record at all, by repro or by commit, and is never restored from a cache in
+  place of running: only `dvc pull` / `dvc repro --pull` of its dvc.lock bring it back.
+The last test runs the project's own fetch, prepare and one training on tiny data and
+restores that training in clones with `dvc pull` and `dvc repro --pull`.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from tests import tiny_data
+
+PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+CACHED_MESSAGE = "Stage 'train' is cached - skipping run, checking out outputs"
+
+# The stage's command: a stand-in for a training, deterministic in its params and data.
+TRAIN_SCRIPT = """\
+import json, os, yaml
+lr = yaml.safe_load(open("params.yaml"))["train"]["lr"]
+data = open("data/input.txt").read()
+with open(os.environ["TRAIN_MARKER"], "a") as marker:
+    marker.write(f"lr={lr}\\n")
+os.makedirs("models", exist_ok=True)
+os.makedirs("metrics", exist_ok=True)
+with open("models/model.bin", "wb") as model:
+    model.write(f"weights of lr={lr} on {data!r}".encode() * 64)
+with open("metrics/train.json", "w") as metrics:
+    json.dump({"lr": lr, "val_accuracy": round(1 - lr, 6)}, metrics)
+"""
+
+STAGE = {"cmd": "python train.py", "deps": ["train.py", "data/input.txt"], "params": ["train"]}
+
+# The stage shapes under test, each the training stage above with other output settings.
+SHAPES = {
+    # Every output in DVC's cache: the shape whose run-cache entries restore on another machine.
+    "cached": {**STAGE, "outs": ["models/model.bin"], "metrics": ["metrics/train.json"]},
+    # The metrics file kept out of DVC's cache (cache: false, committed to git), as a metric.
+    "uncached_metric": {
+        **STAGE,
+        "outs": ["models/model.bin"],
+        "metrics": [{"metrics/train.json": {"cache": False}}],
+    },
+    # The same file as a plain output: this project's trainings without persist.
+    "uncached_out": {**STAGE, "outs": ["models/model.bin", {"metrics/train.json": {"cache": False}}]},
+    # This project's trainings: every output persist: true, the model cached, the rest not.
+    "persist": {
+        **STAGE,
+        "outs": [
+            {"models/model.bin": {"persist": True}},
+            {"metrics/train.json": {"persist": True, "cache": False}},
+        ],
+    },
+}
+
+
+def environment(marker=None):
+    env = dict(os.environ)
+    # `python` in the stage's command and `dvc` are this test's venv.
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env["PATH"]
+    env.update(
+        GIT_AUTHOR_NAME="Sharing Test",
+        GIT_AUTHOR_EMAIL="sharing-test@example.invalid",
+        GIT_COMMITTER_NAME="Sharing Test",
+        GIT_COMMITTER_EMAIL="sharing-test@example.invalid",
+        DVC_NO_ANALYTICS="1",
+    )
+    env.pop("FASHION_MNIST_DIR", None)
+    if marker is not None:
+        env["TRAIN_MARKER"] = str(marker)
+    return env
+
+
+def run(command, cwd, marker=None):
+    result = subprocess.run(
+        command, cwd=cwd, env=environment(marker), capture_output=True, text=True, timeout=600
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"{' '.join(map(str, command))} failed in {cwd}:\n{output}"
+    return output
+
+
+def dvc(*arguments, cwd, marker=None):
+    return run([sys.executable, "-m", "dvc", *arguments], cwd, marker)
+
+
+def git(*arguments, cwd):
+    return run(["git", *arguments], cwd)
+
+
+def runs_of(marker):
+    """The runs of the stage's command that wrote to `marker`, as their params."""
+    return marker.read_text().split() if marker.exists() else []
+
+
+def run_cache_entries(folder):
+    """The run-cache entries under a cache or a remote folder (its runs/<xx>/<key>/<value> files)."""
+    runs = os.path.join(folder, "runs")
+    return sorted(os.path.relpath(os.path.join(d, f), runs) for d, _, fs in os.walk(runs) for f in fs)
+
+
+def set_lr(root, lr):
+    (root / "params.yaml").write_text(yaml.safe_dump({"train": {"lr": lr}}))
+
+
+def outputs(root):
+    return {name: (root / name).read_bytes() for name in ("models/model.bin", "metrics/train.json")}
+
+
+def make_project(tmp_path, shape):
+    """A committed git + DVC repository with the stage of `shape` and the remote `shared`; not yet run."""
+    root, remote = tmp_path / "a", tmp_path / "remote"
+    (root / "data").mkdir(parents=True)
+    remote.mkdir()
+    (root / "train.py").write_text(TRAIN_SCRIPT)
+    (root / "data" / "input.txt").write_text("tiny images\n")
+    set_lr(root, 0.1)
+    (root / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"train": SHAPES[shape]}}, sort_keys=False))
+    git("init", "-q", cwd=root)
+    dvc("init", "-q", cwd=root)
+    dvc("config", "core.analytics", "false", cwd=root)
+    dvc("remote", "add", "-d", "shared", str(remote), cwd=root)
+    git("add", "-A", cwd=root)
+    git("commit", "-qm", "a tiny study", cwd=root)
+    return root, remote
+
+
+def clone(root, tmp_path, name):
+    git("clone", "-q", str(root), str(tmp_path / name), cwd=tmp_path)
+    return tmp_path / name
+
+
+def train_two_configurations(root, tmp_path, by_hand=False):
+    """Runs lr=0.2, pushed but never committed to git, then lr=0.1, pushed and committed.
+
+    Each run is followed by `dvc push --run-cache`, which sends the outputs that the
+    workspace's dvc.lock names and every run-cache entry. by_hand: the command runs
+    outside DVC and `dvc commit` records it. Returns {lr: the outputs of that run}.
+    """
+    marker = tmp_path / "runs_a"
+    results = {}
+    for lr in (0.2, 0.1):
+        set_lr(root, lr)
+        if by_hand:
+            run(["python", "train.py"], root, marker)
+            # -f: no question to answer; the outputs are recorded as they are.
+            dvc("commit", "-f", "train", cwd=root)
+        else:
+            assert "Running stage 'train'" in dvc("repro", cwd=root, marker=marker)
+        results[lr] = outputs(root)
+        dvc("push", "--run-cache", cwd=root)
+    git("add", "-A", cwd=root)
+    git("commit", "-qm", "trained at lr=0.1", cwd=root)
+    assert runs_of(marker) == ["lr=0.2", "lr=0.1"]
+    return results
+
+
+@pytest.mark.slow
+def test_pull_restores_the_committed_training_without_running(tmp_path):
+    """This project's way: dvc.lock in git, the model on the remote; a clone pulls and runs nothing."""
+    root, remote = make_project(tmp_path, "persist")
+    trained = train_two_configurations(root, tmp_path)
+
+    b = clone(root, tmp_path, "b")
+    assert not (b / "models" / "model.bin").exists()  # git has the metrics, not the model
+    assert (b / "metrics" / "train.json").read_bytes() == trained[0.1]["metrics/train.json"]
+    dvc("pull", cwd=b)
+    assert outputs(b) == trained[0.1]
+    assert json.loads(dvc("status", "--json", cwd=b)) == {}
+    marker = tmp_path / "runs_b"
+    assert "Stage 'train' didn't change, skipping" in dvc("repro", cwd=b, marker=marker)
+    assert runs_of(marker) == []
+
+    # dvc repro --pull does the same in one command: it pulls what an unchanged stage lacks.
+    c = clone(root, tmp_path, "c")
+    marker = tmp_path / "runs_c"
+    output = dvc("repro", "--pull", cwd=c, marker=marker)
+    assert "Running stage" not in output and runs_of(marker) == []
+    assert outputs(c) == trained[0.1]
+    assert json.loads(dvc("status", "--json", cwd=c)) == {}
+
+
+@pytest.mark.slow
+def test_run_cache_restores_a_configuration_another_clone_ran(tmp_path):
+    root, remote = make_project(tmp_path, "cached")
+    trained = train_two_configurations(root, tmp_path)
+    assert len(run_cache_entries(root / ".dvc" / "cache")) == 2  # one per configuration that ran
+    assert len(run_cache_entries(remote)) == 2
+
+    # dvc pull --run-cache, then dvc repro --pull of the configuration that was never committed.
+    c = clone(root, tmp_path, "c")
+    dvc("pull", "--run-cache", cwd=c)
+    assert outputs(c) == trained[0.1]
+    set_lr(c, 0.2)
+    marker = tmp_path / "runs_c"
+    output = dvc("repro", "--pull", cwd=c, marker=marker)
+    assert CACHED_MESSAGE in output and "Running stage" not in output
+    assert runs_of(marker) == []
+    assert outputs(c) == trained[0.2]
+    assert json.loads(dvc("status", "--json", cwd=c)) == {}
+
+    # dvc repro --pull alone fetches the run-cache first.
+    d = clone(root, tmp_path, "d")
+    set_lr(d, 0.2)
+    marker = tmp_path / "runs_d"
+    output = dvc("repro", "--pull", cwd=d, marker=marker)
+    assert CACHED_MESSAGE in output and runs_of(marker) == []
+    assert outputs(d) == trained[0.2]
+
+    # dvc pull --run-cache brings every entry but only the outputs of the checked-out dvc.lock, so a
+    # plain dvc repro of another configuration finds its entry, lacks its outputs, and runs it.
+    e = clone(root, tmp_path, "e")
+    dvc("pull", "--run-cache", cwd=e)
+    assert len(run_cache_entries(e / ".dvc" / "cache")) == 2
+    set_lr(e, 0.2)
+    marker = tmp_path / "runs_e"
+    assert "Running stage 'train'" in dvc("repro", cwd=e, marker=marker)
+    assert runs_of(marker) == ["lr=0.2"]
+    assert outputs(e) == trained[0.2]  # deterministic: the same bytes as A's run
+    # The clone's own cache serves a plain dvc repro: back to lr=0.1, restored, not run.
+    set_lr(e, 0.1)
+    output = dvc("repro", cwd=e, marker=marker)
+    assert CACHED_MESSAGE in output and runs_of(marker) == ["lr=0.2"]
+    assert outputs(e) == trained[0.1]
+
+
+@pytest.mark.slow
+def test_commit_of_a_hand_run_records_a_run_cache_entry_that_travels(tmp_path):
+    root, remote = make_project(tmp_path, "cached")
+    trained = train_two_configurations(root, tmp_path, by_hand=True)
+    assert len(run_cache_entries(root / ".dvc" / "cache")) == 2
+    assert len(run_cache_entries(remote)) == 2
+
+    c = clone(root, tmp_path, "c")
+    dvc("pull", "--run-cache", cwd=c)
+    assert outputs(c) == trained[0.1]
+    set_lr(c, 0.2)
+    marker = tmp_path / "runs_c"
+    output = dvc("repro", "--pull", cwd=c, marker=marker)
+    assert CACHED_MESSAGE in output and runs_of(marker) == []
+    assert outputs(c) == trained[0.2]
+    assert json.loads(dvc("status", "--json", cwd=c)) == {}
+
+
+def test_a_cache_false_output_under_outs_gets_an_entry_by_commit_only(tmp_path):
+    root, remote = make_project(tmp_path, "uncached_out")
+    assert "Running stage 'train'" in dvc("repro", cwd=root, marker=tmp_path / "runs_repro")
+    assert run_cache_entries(root / ".dvc" / "cache") == []
+    dvc("commit", "-f", "train", cwd=root)
+    assert len(run_cache_entries(root / ".dvc" / "cache")) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape,by_hand", [("uncached_metric", False), ("uncached_out", True)])
+def test_a_cache_false_output_keeps_its_entry_on_the_machine_that_ran(tmp_path, shape, by_hand):
+    """The run-cache keeps a copy of a cache: false output in the local cache, but dvc push sends
+    none: the entry travels, its output does not, and another clone runs the command."""
+    root, remote = make_project(tmp_path, shape)
+    trained = train_two_configurations(root, tmp_path, by_hand=by_hand)
+    assert len(run_cache_entries(remote)) == 2
+
+    c = clone(root, tmp_path, "c")
+    set_lr(c, 0.2)
+    marker = tmp_path / "runs_c"
+    output = dvc("repro", "--pull", cwd=c, marker=marker)
+    assert CACHED_MESSAGE not in output and "Running stage 'train'" in output
+    assert "metrics/train.json" in output  # named among the missing cache files
+    assert runs_of(marker) == ["lr=0.2"]
+    assert outputs(c) == trained[0.2]
+
+    # On the machine that ran it, the entry restores.
+    set_lr(root, 0.2)
+    marker = tmp_path / "runs_a"
+    output = dvc("repro", cwd=root, marker=marker)
+    assert CACHED_MESSAGE in output and runs_of(marker) == ["lr=0.2", "lr=0.1"]
+    assert outputs(root) == trained[0.2]
+
+
+def test_persist_outputs_get_no_run_cache_entry(tmp_path):
+    """This project's shape: nothing reaches the run-cache, by repro or by commit."""
+    root, remote = make_project(tmp_path, "persist")
+    assert "Running stage 'train'" in dvc("repro", cwd=root, marker=tmp_path / "runs_a")
+    assert run_cache_entries(root / ".dvc" / "cache") == []
+    set_lr(root, 0.2)
+    run(["python", "train.py"], root, tmp_path / "runs_a")
+    dvc("commit", "-f", "train", cwd=root)
+    assert run_cache_entries(root / ".dvc" / "cache") == []
+    dvc("push", "--run-cache", cwd=root)
+    assert run_cache_entries(remote) == []
+
+
+@pytest.mark.slow
+def test_a_persist_stage_is_never_restored_from_a_cache(tmp_path):
+    """A clone reruns a configuration that A ran and pushed but did not commit; and dvc repro without
+    --pull reruns even the committed one when its model is missing."""
+    root, remote = make_project(tmp_path, "persist")
+    trained = train_two_configurations(root, tmp_path, by_hand=True)
+    assert run_cache_entries(remote) == []
+
+    c = clone(root, tmp_path, "c")
+    dvc("pull", "--run-cache", cwd=c)
+    set_lr(c, 0.2)
+    marker = tmp_path / "runs_c"
+    output = dvc("repro", "--pull", cwd=c, marker=marker)
+    assert CACHED_MESSAGE not in output and "Running stage 'train'" in output
+    assert runs_of(marker) == ["lr=0.2"]
+    assert outputs(c) == trained[0.2]
+
+    # The model is in A's cache, but DVC does not check a persist stage's outputs out in place of
+    # running it: dvc repro without --pull runs the command.
+    (root / "models" / "model.bin").unlink()
+    marker = tmp_path / "runs_a"
+    assert "Running stage 'train'" in dvc("repro", cwd=root, marker=marker)
+    assert runs_of(marker) == ["lr=0.2", "lr=0.1", "lr=0.1"]
+
+
+# The real pipeline: fetch -> prepare -> train@baseline-1 on tiny data, shared through a remote.
+
+COPIED = ("stages", "study", "dvc.yaml", "params.yaml", ".gitignore")
+
+
+def missing_deps(root):
+    """Paths under stages/ or study/ that dvc.yaml names and the copy lacks."""
+    with open(root / "dvc.yaml") as stream:
+        pipeline = yaml.safe_load(stream)
+    named = {
+        dep
+        for stage in pipeline["stages"].values()
+        for dep in stage.get("do", stage).get("deps", [])
+        if isinstance(dep, str) and dep.startswith(("stages/", "study/"))
+    }
+    return sorted(path for path in named if not (root / path).exists())
+
+
+@pytest.mark.slow  # a real training: about half a minute
+def test_a_real_training_is_restored_in_a_clone_without_retraining(tmp_path):
+    root, remote = tmp_path / "a", tmp_path / "remote"
+    for name in COPIED:
+        source = os.path.join(PROJECT, name)
+        if os.path.isdir(source):
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            os.makedirs(os.path.dirname(root / name), exist_ok=True)
+            shutil.copy(source, root / name)
+    if missing_deps(root):
+        pytest.skip(
+            f"dvc.yaml names files that do not exist (tests/test_layout.py): {missing_deps(root)[:3]}"
+        )
+    remote.mkdir()
+    checksums = tiny_data.write_dataset(str(tmp_path / "source"))
+    with open(root / "params.yaml") as stream:
+        params = yaml.safe_load(stream)
+    tiny_data.shrink_params(params, tmp_path / "source", checksums, seeds=[1])
+    with open(root / "params.yaml", "w") as stream:
+        yaml.safe_dump(params, stream, sort_keys=False)
+    git("init", "-q", cwd=root)
+    dvc("init", "-q", cwd=root)
+    dvc("config", "core.analytics", "false", cwd=root)
+    dvc("remote", "add", "-d", "shared", str(remote), cwd=root)
+    target = "train@baseline-1"
+    output = dvc("repro", target, cwd=root)
+    assert "Running stage 'train@baseline-1'" in output
+    git("add", "-A", cwd=root)
+    git("commit", "-qm", "one tiny training", cwd=root)
+    dvc("push", "--run-cache", cwd=root)
+    assert run_cache_entries(remote) == []  # every stage has persist outputs
+    model = "models/train/baseline/seed_1.keras"
+
+    b = clone(root, tmp_path, "b")
+    dvc("pull", "--with-deps", target, cwd=b)  # the training and the data it was trained on
+    assert (b / model).read_bytes() == (root / model).read_bytes()
+    assert json.loads(dvc("status", "--json", target, cwd=b)) == {}
+    assert "Running stage" not in dvc("repro", target, cwd=b)
+
+    c = clone(root, tmp_path, "c")
+    output = dvc("repro", "--pull", target, cwd=c)
+    assert "Running stage" not in output, output
+    assert (c / model).read_bytes() == (root / model).read_bytes()
+    assert json.loads(dvc("status", "--json", target, cwd=c)) == {}
