@@ -31,9 +31,10 @@ def main():
     files.write_text(artifacts.REPORT, render.page(results, details))
     files.write_json(artifacts.HEADLINE, findings.headline(results, details))
     files.write_json(artifacts.study_details(), details)
-    within, total = details["fidelity_count"]["carried"]
+    split = details["fidelity_split"]
     print(
-        f"report: {artifacts.REPORT}; fidelity {within} of {total}; "
+        f"report: {artifacts.REPORT}; held out {split['held_out_within_2sd']} of {split['held_out_total']} "
+        f"within 2 sd (tuned {split['tuned_within_2sd']} of {split['tuned_total']}); "
         f"{details['findings']['claims_holding']} of {len(details['claims'])} published claims hold"
     )
 

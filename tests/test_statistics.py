@@ -233,3 +233,43 @@ def test_paired_seed_t_test_has_no_answer_without_spread():
     assert statistics.paired_seed_t_test([0.92, 0.93, 0.94], [0.88, 0.89, 0.90]) is None
     with pytest.raises(ValueError, match="one accuracy per seed"):
         statistics.paired_seed_t_test([0.9, 0.91], [0.9])
+
+
+@pytest.mark.parametrize("seeds", [3, 5])
+def test_the_seed_level_test_keeps_its_false_positive_rate_under_no_difference(seeds):
+    """Calibration: two models of equal skill, whose per-seed accuracies differ only by the luck of the
+    seed (sd 0.008 to 0.012 between twins, as between the study's baseline and batch norm) and of the
+    10,000 test images. The paired t-test over seeds that gives every verdict must call a difference
+    in at most 5% of such studies (plus the simulation's own error, two standard errors)."""
+    from study.analysis.statistics import paired_seed_difference
+
+    rng = np.random.default_rng(20261206)
+    studies, rejected = 4000, 0
+    for _ in range(studies):
+        seed_sd = rng.uniform(0.008, 0.012) / np.sqrt(2)  # each model's own seed luck
+        skill = rng.uniform(0.88, 0.93)
+        a = rng.binomial(10_000, np.clip(skill + rng.normal(0, seed_sd, seeds), 0, 1)) / 10_000
+        b = rng.binomial(10_000, np.clip(skill + rng.normal(0, seed_sd, seeds), 0, 1)) / 10_000
+        p_value = paired_seed_difference(a, b)["p_value"]
+        rejected += p_value is not None and p_value < 0.05
+    rate = rejected / studies
+    margin = 2 * np.sqrt(0.05 * 0.95 / studies)
+    assert rate <= 0.05 + margin, f"false-positive rate {rate:.3f} at {seeds} seeds"
+
+
+def test_paired_seed_difference_against_scipy_and_by_hand():
+    from study.analysis.statistics import paired_seed_difference
+
+    a, b = np.array([0.92, 0.93, 0.915]), np.array([0.91, 0.915, 0.912])
+    result = paired_seed_difference(a, b)
+    differences = a - b
+    error = differences.std(ddof=1) / np.sqrt(3)
+    assert result["difference"] == pytest.approx(differences.mean())
+    assert result["p_value"] == pytest.approx(stats.ttest_rel(a, b).pvalue)
+    low, high = stats.t.interval(0.95, 2, loc=differences.mean(), scale=error)
+    assert (result["low"], result["high"]) == (pytest.approx(low), pytest.approx(high))
+    # The smallest difference the three seeds detect with 80% power, at this spread.
+    assert result["detectable"] == pytest.approx((stats.t.ppf(0.975, 2) + stats.t.ppf(0.8, 2)) * error)
+    # Equal on every seed is no difference (p 1); one seed has no seed level to test.
+    assert paired_seed_difference(a, a)["p_value"] == 1.0
+    assert paired_seed_difference(a[:1], b[:1])["p_value"] is None

@@ -8,16 +8,18 @@ are reported as they come out, with the figures that decide them.
 
 Verdicts: holds (significant, after Holm, where tested), holds in direction
 only, does not hold, does not hold (the reverse is significant), no verdict
-(one training run: its luck cannot be measured).
+(one training run: its luck cannot be measured). Per-class claims (one model's
+precision, recall or F1 of a class against another's) are tested the same way,
+by the paired t-test over seeds, as a family of their own.
 """
 
 import numpy as np
 
 from study.analysis.compare import adjust, compare
-from study.analysis.evaluation import confusion_matrix
+from study.analysis.evaluation import classification_report, confusion_matrix
 from study.analysis.formats import mean_sd
 from study.analysis.kfold import KFOLD_BEST
-from study.analysis.statistics import mean_and_sd, paired_seed_t_test
+from study.analysis.statistics import mean_and_sd, paired_seed_difference, paired_seed_t_test
 from study.data.facts import CLASS_NAMES
 from study.training import runs
 
@@ -28,7 +30,7 @@ def _figures(values):
 
 
 def _tested(claim, difference, comparison):
-    comparison["claim"] = claim["key"]
+    comparison["claim"] = claim.get("key")
     return {"comparison": comparison, "difference": difference}
 
 
@@ -97,16 +99,34 @@ def class_extreme(results, claim):
     return {"holds": all(f == claim["expected"] for f in found), "detail": "; ".join(details)}
 
 
+def _per_class_per_seed(results, model, class_name, metric):
+    """One model's per-class `metric` of `class_name`, seed by seed, from its answers on the test set."""
+    return np.array(
+        [
+            classification_report(results.labels, predicted)[1][class_name][metric]
+            for predicted in results.answers[model]
+        ]
+    )
+
+
 def class_compare(results, claim):
-    higher, lower = (_per_class(results, claim[k], claim["metric"]) for k in ("higher", "lower"))
-    if higher is None or lower is None:
-        return {"holds": None, "detail": "a model of the claim is not among the selected models"}
-    name = claim["class"]
-    return {
-        "holds": higher[name] > lower[name],
-        "detail": f"{claim['metric']} of {name}: {claim['higher']} {higher[name]:.3f}, "
-        f"{claim['lower']} {lower[name]:.3f}",
+    """A per-class claim holds only where the paired t-test over seeds supports it (a family of its own)."""
+    name, metric = claim["class"], claim["metric"]
+    higher, lower = (_per_class_per_seed(results, claim[k], name, metric) for k in ("higher", "lower"))
+    seed_level = paired_seed_difference(higher, lower)
+    comparison = {
+        "a": claim["higher"],
+        "b": claim["lower"],
+        **seed_level,
+        "measure": f"{metric} of {name} (paired t-test over seeds)",
+        "single_run": len(higher) < 2,
+        "family": "per_class",
     }
+    detail = (
+        f"{metric} of {name}: {claim['higher']} {_figures(higher)}, {claim['lower']} {_figures(lower)}; "
+        "per seed " + ", ".join(f"{d:+.4f}" for d in higher - lower)
+    )
+    return {**_tested(claim, comparison["difference"], comparison), "detail": detail}
 
 
 def _last(results, model):
@@ -256,7 +276,10 @@ def check_all(results):
         if result.get("holds") is not None:
             result["holds"] = bool(result["holds"])
         checked.append(result)
-    adjust([r["comparison"] for r in checked if "comparison" in r and not r["comparison"].get("single_run")])
+    # Two families, each Holm-adjusted on its own: model against model, and per-class figures.
+    tested = [r["comparison"] for r in checked if "comparison" in r and not r["comparison"].get("single_run")]
+    for family in ("models", "per_class"):
+        adjust([c for c in tested if c.get("family", "models") == family])
     for result in checked:
         if "comparison" in result:
             result["verdict"] = tested_verdict(result)

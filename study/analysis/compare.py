@@ -13,7 +13,7 @@ from study.analysis.statistics import (
     hierarchical_bootstrap_difference,
     holm_adjust,
     mcnemar_exact,
-    paired_seed_t_test,
+    paired_seed_difference,
 )
 
 SIGNIFICANCE = 0.05
@@ -24,28 +24,56 @@ def compare(results, name_a, name_b):
     a, b = results.correct[name_a], results.correct[name_b]
     result = {"a": name_a, "b": name_b, "n_seeds": min(len(a), len(b))}
     if len(a) != len(b) or len(a) < 2:
-        # One model on one side: one training run, whose luck no bootstrap can see.
+        # One model on one side: one training run, whose luck no seed-level test can see.
         result.update(
             difference=float(a.mean() - b.mean()),
             low=None,
             high=None,
             p_value=None,
-            t_test_p=None,
+            detectable=None,
             mcnemar=[],
             single_run=True,
         )
         return result
+    seed_level = paired_seed_difference(a.mean(axis=1), b.mean(axis=1))
     bootstrap = hierarchical_bootstrap_difference(a, b)
     result.update(
-        difference=bootstrap["difference"],
-        low=bootstrap["low"],
-        high=bootstrap["high"],
-        p_value=bootstrap["p_value"],
+        difference=seed_level["difference"],
+        low=seed_level["low"],
+        high=seed_level["high"],
+        p_value=seed_level["p_value"],
+        detectable=seed_level["detectable"],
         single_run=False,
-        t_test_p=paired_seed_t_test(a.mean(axis=1), b.mean(axis=1)),
+        bootstrap={key: bootstrap[key] for key in ("low", "high", "p_value")},
         mcnemar=[{"seed": seed, **mcnemar_exact(x, y)} for seed, x, y in zip(results.seeds, a, b)],
     )
     return result
+
+
+def compare_trainings(results, name_a, name_b):
+    """A against B where the two are different sets of trainings, not paired seeds (the k-fold's fold
+    models against a variant's seeds): Welch's t-test over the models' test accuracies."""
+    from scipy import stats
+
+    a, b = results.test_values(name_a), results.test_values(name_b)
+    low = high = p_value = None
+    if min(len(a), len(b)) > 1:
+        test = stats.ttest_ind(a, b, equal_var=False)
+        interval = test.confidence_interval(0.95)
+        low, high, p_value = float(interval.low), float(interval.high), float(test.pvalue)
+    return {
+        "a": name_a,
+        "b": name_b,
+        "n_seeds": [len(a), len(b)],
+        "difference": float(a.mean() - b.mean()),
+        "low": low,
+        "high": high,
+        "p_value": p_value,
+        "detectable": None,
+        "measure": "test accuracy per model (Welch's t-test, unpaired)",
+        "single_run": False,
+        "mcnemar": [],
+    }
 
 
 def adjust(comparisons):

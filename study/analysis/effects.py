@@ -16,6 +16,7 @@ params.yaml `mirror`, with the mirror against without).
 import dataclasses
 
 from study.analysis.compare import adjust, compare
+from study.analysis.cost import training_flops
 from study.analysis.results import mirrored
 
 AUGMENTATION_KEYS = ("augmentation", "augment_on_the_fly")
@@ -54,14 +55,26 @@ def augmentation_effects(results):
     return adjust([compare(results, augmented, plain) for augmented, plain in augmentation_pairs(results)])
 
 
+def with_cost_ratios(results, comparison):
+    """The comparison with what the factor also changes: the parameters and the FLOPs per trained
+    image of A over B's (1.0 where the factor changes only the training, not the model)."""
+    a, b = comparison["a"], comparison["b"]
+    comparison["parameters_ratio"] = results.per_seed[a][0]["params"] / results.per_seed[b][0]["params"]
+    comparison["flops_ratio"] = training_flops(results.specs[a]) / training_flops(results.specs[b])
+    return comparison
+
+
 def factor_effects(results):
     """{key of FACTORS: each variant with the factor on minus its twin with it off, seed-level,
-    Holm-adjusted over that factor's pairs}, for the factors that have a pair."""
+    Holm-adjusted over that factor's pairs}, for the factors that have a pair; each with the
+    parameters and FLOPs the factor also changes."""
     effects = {}
     for key, off, _, _ in FACTORS:
         pairs = one_factor_pairs(results, {key: off})
         if pairs:
-            effects[key] = adjust([compare(results, on, plain) for on, plain in pairs])
+            effects[key] = adjust(
+                [with_cost_ratios(results, compare(results, on, plain)) for on, plain in pairs]
+            )
     return effects
 
 

@@ -16,6 +16,8 @@ from study.training import runs
 # one is runs.KFOLD_CARRIED): the best fold's model and the ensemble of every fold's.
 KFOLD_BEST = "kfold_best"
 KFOLD_ENSEMBLE = "kfold_ensemble"
+# Every fold's model, one row each: five trainings of the k-fold's variant, each on other images.
+KFOLD_FOLDS = "kfold_folds"
 
 
 def best_and_ensemble(val_accuracies, answers):

@@ -13,7 +13,7 @@ import yaml
 
 from study import files
 from study.analysis import artifacts, claims, evaluation, kfold
-from study.analysis.kfold import KFOLD_BEST, KFOLD_ENSEMBLE
+from study.analysis.kfold import KFOLD_BEST, KFOLD_ENSEMBLE, KFOLD_FOLDS
 from study.data import paths as data_paths
 from study.errors import DataError, ParamsError
 from study.training import runs
@@ -128,6 +128,7 @@ class StudyResults:
         )
         self.answers[KFOLD_BEST] = best[None]
         self.answers[KFOLD_ENSEMBLE] = ensemble[None]
+        self.answers[KFOLD_FOLDS] = np.stack([predicted for predicted, _ in fold_answers])
 
     # Figures over seeds.
     def seed_values(self, name, key):

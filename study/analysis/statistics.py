@@ -2,8 +2,9 @@
 
 Wilson score intervals and McNemar's exact test come from scipy's binomial test,
 bootstrap intervals from scipy.stats.bootstrap.
-Seed-level verdicts come from a two-level (seeds, then images) bootstrap written with
-numpy and from scipy's paired t-test over seeds; Holm's step-down correction adjusts
+Seed-level verdicts come from scipy's paired t-test over training seeds, whose false-positive
+rate stays at its level with as few as three seeds (tests/test_statistics.py simulates it); the
+two-level (seeds, then images) bootstrap is kept as detail. Holm's step-down correction adjusts
 the p-values of a family of claims.
 """
 
@@ -177,6 +178,43 @@ def paired_seed_t_test(accuracies_a, accuracies_b):
         return None
     p_value = float(stats.ttest_rel(accuracies_a, accuracies_b).pvalue)
     return None if np.isnan(p_value) else p_value
+
+
+def paired_seed_difference(accuracies_a, accuracies_b, confidence=0.95, power=0.8):
+    """The seed-level comparison of two models: the mean of the per-seed differences A minus B, its
+    t interval, the paired t-test's p-value, and the smallest difference the seeds could detect.
+
+    With n paired seeds and the per-seed differences' sample sd s, the interval is the mean
+    +/- t(1 - (1 - confidence) / 2, n - 1) s / sqrt(n), and `detectable` is the difference the
+    test would call at the same level with probability `power`:
+    (t(1 - (1 - confidence) / 2, n - 1) + t(power, n - 1)) s / sqrt(n). Fewer than two seeds,
+    or differences with no spread, leave the interval, p-value and detectable difference None.
+    """
+    a, b = np.asarray(accuracies_a, dtype=float), np.asarray(accuracies_b, dtype=float)
+    p_value = paired_seed_t_test(a, b)
+    differences = a - b
+    result = {
+        "difference": float(differences.mean()),
+        "low": None,
+        "high": None,
+        "p_value": p_value,
+        "detectable": None,
+        "n_seeds": int(differences.size),
+    }
+    if p_value is None:
+        if differences.size > 1 and not differences.any():
+            # Equal on every seed: no difference at all, which is a verdict, not a missing one.
+            result.update(low=0.0, high=0.0, p_value=1.0)
+        return result
+    count = differences.size
+    error = float(np.std(differences, ddof=1)) / np.sqrt(count)
+    critical = float(stats.t.ppf(1 - (1 - confidence) / 2, count - 1))
+    result.update(
+        low=result["difference"] - critical * error,
+        high=result["difference"] + critical * error,
+        detectable=(critical + float(stats.t.ppf(power, count - 1))) * error,
+    )
+    return result
 
 
 def holm_adjust(p_values):

@@ -16,11 +16,24 @@ def families(details):
     return {key: list(zip(details[key], details["effect_verdicts"][key])) for key in keys}
 
 
+def also_text(comparison):
+    """What a one-factor change also changes in the model, where it changes anything."""
+    ratios = [
+        (comparison.get("parameters_ratio"), "the parameters"),
+        (comparison.get("flops_ratio"), "the FLOPs"),
+    ]
+    changed = [
+        f"{what} {ratio:.2f}x" for ratio, what in ratios if ratio is not None and abs(ratio - 1) > 1e-9
+    ]
+    return "; it also changes " + " and ".join(changed) if changed else ""
+
+
 def effects_text(family):
     """One-factor comparisons in a sentence: each variant's difference, Holm p and verdict."""
     return (
         "; ".join(
-            f"{c['a']} {interval_text(c)} (Holm p {p_text(c['p_holm'])}, {verdict})" for c, verdict in family
+            f"{c['a']} {interval_text(c)} (Holm p {p_text(c['p_holm'])}, {verdict}{also_text(c)})"
+            for c, verdict in family
         )
         + "."
     )
@@ -29,13 +42,14 @@ def effects_text(family):
 def one_factor_table(header, family):
     """Each variant against its twin with one factor off (study.analysis.effects.one_factor_pairs)."""
     return table(
-        [header, "difference [95% CI, seeds then images]", "p (bootstrap)", "p (Holm)", "verdict"],
+        [header, "difference [95% CI over seeds]", "p (paired t)", "p (Holm)", "detectable", "verdict"],
         [
             [
                 f"{c['a']} − {c['b']}",
                 interval_text(c),
                 p_text(c["p_value"]),
                 p_text(c["p_holm"]),
+                number(c.get("detectable")),
                 f"**{verdict}**",
             ]
             for c, verdict in family
@@ -127,7 +141,7 @@ def beyond_section(results, details):
                 "model",
                 "test",
                 "test with the mirror",
-                "with − without [95% CI, seeds then images]",
+                "with − without [95% CI over seeds]",
                 "p (Holm)",
                 "verdict",
                 "ensemble of the seeds, with the mirror",

@@ -58,7 +58,8 @@ def comparison_table(comparisons):
             interval_text(c),
             p_text(c.get("p_value")),
             p_text(c.get("p_holm")),
-            p_text(c.get("t_test_p")),
+            number(c.get("detectable")),
+            p_text((c.get("bootstrap") or {}).get("p_value")),
             ", ".join(p_text(t["p_value"]) for t in c.get("mcnemar", [])) or "—",
         ]
         for c in comparisons
@@ -66,10 +67,11 @@ def comparison_table(comparisons):
     return table(
         [
             "difference",
-            "mean [95% CI, seeds then images]",
-            "p (bootstrap)",
-            "p (Holm)",
+            "mean [95% CI over seeds]",
             "p (paired t, seeds)",
+            "p (Holm)",
+            "detectable (80% power)",
+            "p (bootstrap, seeds then images)",
             "McNemar p per seed",
         ],
         rows,

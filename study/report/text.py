@@ -27,8 +27,10 @@ def p_text(p_value):
 
 
 def interval_text(comparison):
-    if comparison.get("low") is None:
+    if comparison.get("single_run"):
         return f"{comparison['difference']:+.4f} (one run)"
+    if comparison.get("low") is None:
+        return f"{comparison['difference']:+.4f} (no spread over seeds)"
     return f"{comparison['difference']:+.4f} [{comparison['low']:+.4f}, {comparison['high']:+.4f}]"
 
 
