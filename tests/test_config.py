@@ -47,6 +47,7 @@ def test_real_params_pass(real):
         "wide_36_epochs_batch_64",
         "wide_same_padding_36_epochs",
         "wide_same_padding",
+        "narrow_same_padding",
         "baseline_aug",
         "baseline_aug_no_vflip",
         "baseline_aug_hflip",
@@ -81,6 +82,9 @@ def test_real_params_pass(real):
     baseline = study.spec("baseline")
     assert (baseline.precision, baseline.jit_compile, baseline.strategy) == ("float32", False, "default")
     assert isinstance(study.spec("baseline_lr").lr_schedule, config.StepDecay)
+    # The cheapest recipe: the wide recipe at the published widths, same padding, the fused batch norm.
+    narrow = study.spec("narrow_same_padding")
+    assert narrow.replace(filters=(64, 128), padding="valid", batch_norm_kernel="keras") == study.spec("wide")
 
 
 def test_settings_are_frozen(real):

@@ -165,7 +165,9 @@ def test_metrics_show_has_only_the_headline(project):
     headline = shown[artifacts.HEADLINE]["data"]
     params = read_params(root)
     assert set(headline["test"]) == set(every_variant(params)) == set(headline["val"])
-    assert headline["fidelity"]["numbers"] == 17 and 0 <= headline["fidelity"]["within_2sd"] <= 17
+    fidelity = headline["fidelity"]
+    assert fidelity["tuned_total"] == 10 and 0 <= fidelity["tuned_within_2sd"] <= 10
+    assert fidelity["held_out_total"] == 7 and 0 <= fidelity["held_out_within_2sd"] <= 7
 
     def leaves(value):
         return sum(leaves(v) for v in value.values()) if isinstance(value, dict) else 1

@@ -226,6 +226,26 @@ def test_fidelity_distance_in_floored_seed_sds():
     assert fidelity.count(records) == (2, 2) and fidelity.count(records, table5="kfold") == (1, 2)
 
 
+def test_fidelity_counts_the_tuned_numbers_apart_from_the_held_out_ones():
+    def record(key, within):
+        return {"key": key, "within_2sd": within}
+
+    records = [
+        *(record(f"table1.v{i}.train", i != 3) for i in range(5)),  # 4 of 5 fitted numbers within
+        record("test.baseline", True),
+        record("test.batchnorm", False),
+        record("table5.kfold.val", False),
+        record("table5.kfold.test", True),
+        record("table5.carried.val", True),  # the explanation of Table 5: never counted
+    ]
+    assert fidelity.split_count(records) == {
+        "tuned_within_2sd": 4,
+        "tuned_total": 5,
+        "held_out_within_2sd": 2,
+        "held_out_total": 4,
+    }
+
+
 def test_interval_and_p_text():
     assert text.p_text(None) == "—" and text.p_text(0.0004) == "< 0.001" and text.p_text(0.0123) == "0.0123"
     assert text.interval_text({"difference": 0.01, "low": None, "single_run": True}) == "+0.0100 (one run)"
