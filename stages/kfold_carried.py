@@ -43,7 +43,7 @@ def main():
         train_data, val_data = (x[train_index], y[train_index]), (x[val_index], y[val_index])
         if model is not None:
             # Each fold builds its model afresh from the carried weights; without this
-            # Keras keeps every earlier fold's model and graphs (110 MiB more at the peak).
+            # Keras keeps every earlier fold's model and graphs, and the peak memory grows.
             del model
             fitting.release_keras_state()
         model, fold_history, checkpoint = fitting.train(

@@ -10,6 +10,7 @@
     report/      the formatting of reports/study.md, and nothing else
     predict.py   classify your own images (python -m study.predict)
 
-A layer imports only the layers above it in this list (tests/test_layout.py), so an
-edit to analysis/ or report/ reruns no training.
+A layer imports only the layers above it in this list, and the dependency-free facts
+(data/facts.py, geometry.py) and errors anywhere (tests/test_layout.py), so an edit to
+analysis/ or report/ reruns no training.
 """

@@ -4,8 +4,8 @@
 
 --model NAME loads models/train/NAME/seed_<seed>.keras, the model of variant NAME
 trained with the first seed of params.yaml `seeds` (or with --seed N); --model
-may also be the path of any .keras file. Without --model: the best variant of
-metrics/details/evaluate.json (else the baseline), first seed.
+may also be the path of any .keras file. Without --model: the first model the
+published evaluation selected (metrics/details/evaluate.json; else the baseline), first seed.
 
 Each image, of any size or colour, is made into a 28x28 grayscale image the way
 Fashion-MNIST was made from product photos: grayscale, background dark (photos
@@ -86,7 +86,7 @@ def top_classes(probabilities, k=TOP_K):
 
 
 def default_model_name():
-    """The best model the evaluation selected, else the baseline."""
+    """The first model the published evaluation selected (by validation), else the baseline."""
     try:
         with open(artifacts.evaluate_details()) as stream:
             return json.load(stream)["selected"][0]
@@ -114,7 +114,7 @@ def main(argv=None):
     parser.add_argument(
         "--model",
         help="a trained variant (models/train/NAME/seed_<seed>.keras) or a .keras path; "
-        "default: the best model of metrics/details/evaluate.json",
+        "default: the first model the published evaluation selected (metrics/details/evaluate.json)",
     )
     parser.add_argument(
         "--seed",

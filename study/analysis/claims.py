@@ -7,8 +7,9 @@ the others are descriptive (which class is worst, which curve ends higher) and
 are reported as they come out, with the figures that decide them.
 
 Verdicts: holds (significant, after Holm, where tested), holds in direction
-only, does not hold, does not hold (the reverse is significant), no verdict
-(one training run: its luck cannot be measured). Per-class claims (one model's
+only, does not hold, does not hold (the reverse is significant), and with one
+training run on one side (its luck cannot be measured) no verdict where it points
+the claim's way, "does not hold (one training run)" where it does not. Per-class claims (one model's
 precision, recall or F1 of a class against another's) are tested the same way,
 by the paired t-test over seeds, as a family of their own.
 """

@@ -83,10 +83,9 @@ def summary(results, details):
     for result in details["claims"]:
         verdicts.setdefault(result["verdict"].split(" (")[0], []).append(result["key"])
     return {
-        # Chosen by validation, as every choice of the study is; the report gives its test figure.
-        "best_in_validation": max(
-            results.names, key=lambda name: details["training_accuracy"][name][runs.VAL_ACCURACY]["mean"]
-        ),
+        # Chosen by validation, as every choice of the study is (the strongest model); the report
+        # gives its test figure.
+        "best_in_validation": details["strongest"]["name"],
         "claim_verdicts": verdicts,
         "claims_holding": sum(result["verdict"] == "holds" for result in details["claims"]),
         # Counted in the order each verdict first occurs, as the report lists them.
@@ -113,9 +112,6 @@ def analyse(results):
     details = {"fidelity": records, "claims": checked, "comparisons": comparisons, **families}
     details.update(
         {
-            "fidelity_count": {
-                table5: list(fidelity.count(records, table5)) for table5 in ("carried", "kfold")
-            },
             "claim_family_size": sum(
                 1
                 for r in checked
@@ -142,22 +138,22 @@ def analyse(results):
                     for name in results.names
                 },
             ),
-            # What one training of each variant costs: parameters, MFLOP per trained image, images, TFLOP.
-            "cost": {
-                name: {
-                    "parameters": figures["params"],
-                    "mflop_per_image": figures["mflop_per_image"],
-                    "images": figures["images"],
-                    "tflop": figures["tflop"],
-                }
-                for name, figures in ((name, cost.training_cost(results, name)) for name in results.names)
-            },
             "effect_verdicts": {
                 key: [effects.verdict(c) for c in family] for key, family in families.items()
             },
             "figure3": figure_3_counts(results),
         }
     )
+    # What one training of each variant costs, by variant (the rows of `costs`, keyed by name).
+    details["cost"] = {
+        row["name"]: {
+            "parameters": row["params"],
+            "mflop_per_image": row["mflop_per_image"],
+            "images": row["images"],
+            "tflop": row["tflop"],
+        }
+        for row in details["costs"]
+    }
     details["findings"] = summary(results, details)
     return details
 

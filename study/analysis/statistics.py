@@ -217,6 +217,18 @@ def paired_seed_difference(accuracies_a, accuracies_b, confidence=0.95, power=0.
     return result
 
 
+def welch_difference(accuracies_a, accuracies_b, confidence=0.95):
+    """Two sets of different trainings (not paired seeds): the difference of their mean accuracies,
+    Welch's t interval and p-value (scipy.stats.ttest_ind, unequal variances); None below two each."""
+    a, b = np.asarray(accuracies_a, dtype=float), np.asarray(accuracies_b, dtype=float)
+    result = {"difference": float(a.mean() - b.mean()), "low": None, "high": None, "p_value": None}
+    if min(a.size, b.size) > 1:
+        test = stats.ttest_ind(a, b, equal_var=False)
+        interval = test.confidence_interval(confidence)
+        result.update(low=float(interval.low), high=float(interval.high), p_value=float(test.pvalue))
+    return result
+
+
 def holm_adjust(p_values):
     """Holm-Bonferroni step-down adjusted p-values, returned in the order given.
 

@@ -108,7 +108,7 @@ def beyond_section(results, details):
         )
         + ".",
         "**What each model costs** (one training; TFLOP = MFLOP per trained image × images trained: the "
-        "arithmetic of the run, not its time, which README.md gives), strongest in validation first:",
+        "arithmetic of the run, not its time, which docs/speed.md gives), strongest in validation first:",
         table(
             [
                 "model",

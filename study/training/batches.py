@@ -18,9 +18,9 @@ def training_batches(x, y, seed, first_epoch, epochs, batch_size, augmentation=N
     """A tf.data.Dataset of every batch of epochs first_epoch..epochs-1, in order.
 
     The images are held once, as a tensor; each batch is gathered from it by the
-    indices of its epoch's permutation. Copying the whole set in permuted order
-    each epoch, as fit(x[order]) does, cost a second copy of it and a new input
-    pipeline per epoch. The last batch of an epoch may be short; no batch spans
+    indices of its epoch's permutation, where copying the whole set in permuted order
+    each epoch, as fit(x[order]) does, would hold a second copy of it and build a new
+    input pipeline per epoch. The last batch of an epoch may be short; no batch spans
     two epochs.
 
     With `augmentation` (params.yaml `augment_on_the_fly`) every
@@ -35,14 +35,14 @@ def training_batches(x, y, seed, first_epoch, epochs, batch_size, augmentation=N
     )
     # The arrays enter as one repeated element rather than as a constant captured
     # by the map function, and tf.data's default graph rewrites are off: either
-    # would serialize the whole training set (tens of seconds), as Keras's own
+    # would serialize the whole training set into the graph, as Keras's own
     # array adapter also avoids.
     whole_set = tf.data.Dataset.from_tensors((tf.convert_to_tensor(x), tf.convert_to_tensor(y))).repeat()
     options = tf.data.Options()
     options.experimental_optimization.apply_default_optimizations = False
     # Nothing here is tuned (one map, a fixed prefetch), and autotuning's background
     # thread, which wakes at most once a minute, can hold up the iterator's deletion
-    # at the end of fit by up to a minute (README, Speed).
+    # at the end of fit by up to a minute (docs/speed.md).
     options.autotune.enabled = False
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     batches = tf.data.Dataset.zip((batch_indices, whole_set)).map(

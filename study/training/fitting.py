@@ -225,8 +225,8 @@ def evaluate(model, x, y):
     """(loss, accuracy) in inference mode: dropout off, batch norm on its moving averages.
 
     The arrays go to Keras a chunk at a time because model.evaluate copies what it
-    is given into a tensor: for the 96,000 augmented images that copy (301 MB) took
-    their training stages past 2 GiB. Keras weights each batch's loss by its size,
+    is given into a tensor, and a copy of a whole augmented training set would take
+    its stage past the memory a stage may use. Keras weights each batch's loss by its size,
     so the size-weighted mean over chunks is the mean over the whole set.
     """
     loss_sum = correct = 0.0

@@ -16,7 +16,7 @@ from study.errors import DataError
 
 # Evaluation and prediction after training, and the per-epoch validation, run at
 # this batch: the wide models' first conv makes a tensor of batch x 26 x 26 x 64 floats,
-# and a batch of 1,000 took their stages past the 2 GiB a stage may use.
+# and a small batch keeps it within the memory a stage may use (docs/reliability.md).
 EVALUATION_BATCH_SIZE = 250
 
 
@@ -161,7 +161,7 @@ def build_loss(spec):
     With label_smoothing S > 0 the target of each image is 1 - S + S/10 on its class
     and S/10 on the other nine (Szegedy et al. 2016), which keeps the model from
     driving its answers to certainty on training images. At 0 it is Keras's own
-    sparse cross-entropy, so the models trained before the key existed are unchanged.
+    sparse cross-entropy, so a model without smoothing trains exactly as the published one.
     """
     if spec.label_smoothing == 0:
         return "sparse_categorical_crossentropy"
