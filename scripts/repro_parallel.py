@@ -16,6 +16,8 @@ independent stages, so this script:
      `dvc commit`s each one as soon as it ends, so that an interruption loses only
      the trainings still running (their checkpoints resume them next time);
   3. runs `dvc repro` for everything else (summaries, evaluation, report).
+While the trainings run it prints each one's start, its epochs as they end, its end, and
+an estimate of the time left: the work still to do at the rate of the work done so far.
 The commands, outputs and dvc.lock are exactly those of plain `dvc repro`; a stage
 fails the whole run (after the running ones end) with its output shown.
 """
@@ -32,7 +34,7 @@ sys.path.insert(0, ".")
 from study import config, errors  # noqa: E402  (run from the project root)
 from study.analysis.cost import study_trainings, training_flops  # noqa: E402
 
-TRAINING_STAGES = ("train@", "train_augmented@", "kfold@", "kfold_carried")
+TRAINING_STAGES = ("train@", "train_augmented@", "train_recipe@", "kfold@", "kfold_carried")
 DATA_STAGES = ("fetch", "prepare", "augment")
 
 
@@ -59,10 +61,7 @@ def changed_trainings(allow_missing=False, first=()):
     ]
     # The most work first (images times FLOPs per image, from params.yaml), so that
     # a long training is not left to run alone at the end.
-    work = {
-        stage: images * training_flops(spec)
-        for stage, (images, spec) in study_trainings(config.load()).items()
-    }
+    work = training_work()
     return sorted(
         stages,
         key=lambda item: (
@@ -72,6 +71,14 @@ def changed_trainings(allow_missing=False, first=()):
     )
 
 
+def training_work():
+    """{stage command's arguments: FLOPs of its training (images times FLOPs per image)}, from params.yaml."""
+    return {
+        stage: images * training_flops(spec)
+        for stage, (images, spec) in study_trainings(config.load()).items()
+    }
+
+
 def default_jobs(study):
     """Cores over the threads of the most threaded training (one without a number takes every core)."""
     cores = os.cpu_count() or 1
@@ -79,9 +86,24 @@ def default_jobs(study):
 
 
 def run_stage(name, command):
+    """Runs one stage's command, printing its start and its epochs as they end; returns
+    (name, return code, output, seconds)."""
     started = time.time()
-    result = subprocess.run(command, shell=True, capture_output=True, text=True)
-    return name, result, time.time() - started
+    print(f"repro_parallel: {name} started", flush=True)
+    process = subprocess.Popen(
+        command, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    )
+    output = []
+    for line in process.stdout:
+        output.append(line)
+        if line.startswith("Epoch "):
+            print(f"repro_parallel: {name}: {line.rstrip()}", flush=True)
+    return name, process.wait(), "".join(output), time.time() - started
+
+
+def time_left(started, done_work, left_work):
+    """Seconds still to go at the rate (work per wall second) of the trainings done so far."""
+    return left_work * (time.time() - started) / done_work if done_work else None
 
 
 def main():
@@ -118,20 +140,28 @@ def main():
         stages = changed_trainings(arguments.allow_missing, arguments.first)
     print(f"repro_parallel: {len(stages)} training stage(s) to run, {jobs} at a time", flush=True)
     failed = []
+    all_work = training_work()
+    work = {name: all_work.get(command.split(" -m stages.", 1)[-1], 0) for name, command in stages}
+    left_work, done_work, started = sum(work.values()), 0, time.time()
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = [pool.submit(run_stage, name, command) for name, command in stages]
-        for future in as_completed(futures):
-            name, result, seconds = future.result()
-            if result.returncode != 0:
+        for done, future in enumerate(as_completed(futures), 1):
+            name, returncode, output, seconds = future.result()
+            left_work, done_work = left_work - work[name], done_work + work[name]
+            if returncode != 0:
                 failed.append(name)
-                print(
-                    f"repro_parallel: {name} failed after {seconds:.0f} s:\n{result.stdout}{result.stderr}",
-                    flush=True,
-                )
+                print(f"repro_parallel: {name} failed after {seconds:.0f} s:\n{output}", flush=True)
                 continue
             dvc("commit", "--force", "--quiet", name)
-            last_line = (result.stdout.strip().splitlines() or [""])[-1]
+            last_line = (output.strip().splitlines() or [""])[-1]
             print(f"repro_parallel: {name} done in {seconds:.0f} s: {last_line}", flush=True)
+            left = time_left(started, done_work, left_work)
+            estimate = f", about {left / 60:.0f} min left" if left is not None else ""
+            print(
+                f"repro_parallel: {done}/{len(stages)} trainings done in "
+                f"{(time.time() - started) / 60:.0f} min{estimate}",
+                flush=True,
+            )
     if failed:
         sys.exit(f"repro_parallel: {len(failed)} stage(s) failed: {', '.join(failed)}")
     if not arguments.trainings_only:

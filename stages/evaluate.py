@@ -2,7 +2,7 @@
 
     python -m stages.evaluate
 
-Reads params.yaml `evaluate` and `seeds`, each variant's summary over seeds
+Reads params.yaml `evaluate`, `seeds` and `recipe_seeds`, each variant's summary over seeds
 (metrics/details/train/<variant>.json, plots/history/<variant>.csv), each
 training's answers on the test set (predictions/train/<variant>/seed_<seed>.npz)
 and the test labels (data/prepared/test.npz). No model file is read, so a clone
@@ -40,7 +40,8 @@ def read_inputs(study):
     _, y_test = files.load_split(data_paths.prepared("test"))
     answers = {
         n: [
-            files.read_predictions(runs.seed_run(n, seed)["predictions"], len(y_test)) for seed in study.seeds
+            files.read_predictions(runs.seed_run(n, seed)["predictions"], len(y_test))
+            for seed in study.seeds_of(n)
         ]
         for n in names
     }
@@ -54,14 +55,14 @@ def main():
         if len(y_test) != TEST_SIZE:
             print(f"evaluate: {len(y_test)} test images (the real set has {TEST_SIZE})")
 
-    seeds = study.seeds
     selected = evaluation.select_best(train_metrics, study.evaluate.select_from, study.evaluate.select_count)
-    results = {"selected": selected, "seeds": list(seeds), "models": {}}
+    results = {"selected": selected, "seeds": list(study.seeds), "models": {}}
     with (
         files.atomic_directory(artifacts.CONFUSION_DIR) as confusion_dir,
         files.atomic_directory(FIGURES_DIR) as figures_dir,
     ):
         for name in study.variant_names:
+            seeds = study.seeds_of(name)
             record, predictions = evaluation.evaluate_variant(y_test, answers[name], seeds, name in selected)
             results["models"][name] = record
             mean, sd = record["test_accuracy"], record["test_accuracy_sd"]

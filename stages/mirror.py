@@ -32,8 +32,8 @@ def main(argv=None):
             raise ParamsError(
                 f"{study.path}: mirror.variants: {name!r} is not listed (listed: {', '.join(listed)})"
             )
-        if seed not in study.seeds:
-            raise ParamsError(f"{study.path}: seeds: {seed} is not listed")
+        if seed not in study.recipe_seeds:
+            raise ParamsError(f"{study.path}: recipe_seeds: {seed} is not listed")
         spec = study.spec(name, seed)
         model_path = runs.seed_run(name, seed)["model"]
         check_model_file(model_path)

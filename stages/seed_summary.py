@@ -2,7 +2,7 @@
 
     python -m stages.seed_summary
 
-Reads params.yaml `seeds`, `variants` and `augmented_variants`, and the per-seed
+Reads params.yaml's variant sections and the seeds of each (`seeds`, `recipe_seeds`), and the per-seed
 files of the train stages (metrics/seeds/<variant>/seed_<seed>.json and
 plots/seeds/<variant>/seed_<seed>.csv). Writes, for every variant,
   metrics/details/train/<variant>.json   every key of the per-seed metrics as the mean over
@@ -59,8 +59,7 @@ def read_variant(name, seeds):
 def main():
     with errors.refused_in_one_line():
         study = config.load()
-        seeds = study.seeds
-        inputs = {name: read_variant(name, seeds) for name in study.variant_names}
+        inputs = {name: read_variant(name, study.seeds_of(name)) for name in study.variant_names}
 
     curves = []
     with (
@@ -68,6 +67,7 @@ def main():
         files.atomic_directory(artifacts.HISTORY_DIR) as history_dir,
     ):
         for name, (metrics, histories) in inputs.items():
+            seeds = study.seeds_of(name)
             summary = over_seeds.summarise_metrics(metrics, seeds)
             history = over_seeds.summarise_history(histories)
             files.write_json(artifacts.variant_summary(name, metrics_dir), summary)

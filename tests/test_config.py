@@ -2,6 +2,7 @@
 
 import copy
 import dataclasses
+import json
 import os
 import shutil
 import subprocess
@@ -34,57 +35,36 @@ def test_real_params_pass(real):
         "sgd",
         "sigmoid",
         "baseline_lr",
-        "baseline_shift_flip",
-        "baseline_flip_erase",
-        "baseline_no_dropout",
-        "baseline_no_dropout_flip_erase",
-        "wide_full_dropout",
-        "wide_full_dropout_no_augmentation",
-        "wide",
-        "wide_no_augmentation",
-        "wide_36_epochs",
-        "wide_36_epochs_label_smoothing",
-        "wide_36_epochs_batch_64",
-        "wide_same_padding_36_epochs",
-        "wide_same_padding",
-        "narrow_same_padding",
         "baseline_aug",
-        "baseline_aug_no_vflip",
-        "baseline_aug_hflip",
+        "narrow_same_padding",
     )
-    # The label-smoothed model is the 36-epoch one with only its targets smoothed.
-    longer = study.spec("wide_36_epochs")
-    smoothed = study.spec("wide_36_epochs_label_smoothing")
-    assert longer.label_smoothing == 0 and smoothed.replace(label_smoothing=0.0) == longer
-    padded = study.spec("wide_same_padding_36_epochs")
-    assert longer.padding == "valid" and padded.replace(padding="valid") == longer
-    # YAML's merge key makes wide_full_dropout_no_augmentation `best` minus its augmentation, all else equal.
-    full, without = study.spec("wide_full_dropout"), study.spec("wide_full_dropout_no_augmentation")
-    assert full.augment_on_the_fly is not None and without.augment_on_the_fly is None
-    assert full.replace(augment_on_the_fly=None) == without
-    less = study.spec("wide")
-    less_without = study.spec("wide_no_augmentation")
-    assert less.replace(augment_on_the_fly=None) == less_without and less.filters == full.filters
-    # The 2 x 2 of dropout and augmentation on the baseline shares one augmentation with `best`.
-    plain = study.spec("baseline_no_dropout")
-    augmented = study.spec("baseline_no_dropout_flip_erase")
-    assert augmented.replace(augment_on_the_fly=None) == plain
-    assert plain.conv_dropout_rate == plain.dense_dropout_rate == 0
-    flip_erase = study.spec("baseline_flip_erase").augment_on_the_fly
-    assert augmented.augment_on_the_fly == full.augment_on_the_fly == flip_erase
+    assert study.recipe_names == ("narrow_same_padding",)
     kernel7 = study.spec("kernel7")
     assert kernel7.kernel_sizes == (7, 3) and kernel7.filters == (32, 64) and kernel7.learning_rate == 0.001
     assert kernel7.seed is None and "seed" not in real["baseline"]
     assert study.spec("kernel7", 43).seed == 43
     assert study.spec("baseline_aug").augmentation == "rotate_vflip_noise"
-    assert study.seeds == (42, 43, 44)
+    # Five seeds for the published variants; the recipes have their own.
+    assert study.seeds == (42, 43, 44, 45, 46) and study.recipe_seeds == (42, 43, 44)
+    assert study.seeds_of("baseline") == study.seeds and study.seeds_of("narrow_same_padding") == (42, 43, 44)
     assert study.protocol == "reproduce" and study.spec("baseline") == study.specs["baseline"]
     baseline = study.spec("baseline")
     assert (baseline.precision, baseline.jit_compile, baseline.strategy) == ("float32", False, "default")
     assert isinstance(study.spec("baseline_lr").lr_schedule, config.StepDecay)
-    # The cheapest recipe: the wide recipe at the published widths, same padding, the fused batch norm.
-    narrow = study.spec("narrow_same_padding")
-    assert narrow.replace(filters=(64, 128), padding="valid", batch_norm_kernel="keras") == study.spec("wide")
+
+
+def test_recipe_is_the_recorded_wide_recipe_at_the_published_widths(real):
+    """The recipe differs from the search's `wide` (reports/search.json) only in its filters,
+    padding and batch-norm kernel: the record's overrides still build the same model."""
+    with open(os.path.join(ROOT, "reports", "search.json")) as stream:
+        record = json.load(stream)["variants"]
+    raw = copy.deepcopy(real)
+    raw["recipes"]["wide"] = record["wide"]["overrides"]
+    raw["recipes"]["wide_no_augmentation"] = record["wide_no_augmentation"]["overrides"]
+    study = config.Study(raw)
+    narrow, wide = study.spec("narrow_same_padding"), study.spec("wide")
+    assert narrow.replace(filters=(64, 128), padding="valid", batch_norm_kernel="keras") == wide
+    assert wide.replace(augment_on_the_fly=None) == study.spec("wide_no_augmentation")
 
 
 def test_settings_are_frozen(real):

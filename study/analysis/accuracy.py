@@ -7,7 +7,6 @@ with its 95% Wilson interval. In training: the mean and sample sd over seeds of
 each of Table 1's figures.
 """
 
-from study.analysis.kfold import KFOLD_FOLDS
 from study.analysis.statistics import (
     BOOTSTRAP_RESAMPLES,
     BOOTSTRAP_SEED,
@@ -36,9 +35,8 @@ def per_seed_wilson(results, name):
     """Each seed model's accuracy and Wilson interval: [{seed, accuracy, low, high}], the seed None
     for a single model."""
     rows = results.correct[name]
-    # Only a variant's rows are its seeds' models; the k-fold's rows are folds, whatever their count.
-    by_seed = name != KFOLD_FOLDS and len(rows) == len(results.seeds)
-    seeds = results.seeds if by_seed else [None] * len(rows)
+    # Only a variant's rows are its seeds' models; the k-fold's rows are folds.
+    seeds = results.seeds_of(name) or [None] * len(rows)
     records = []
     for seed, row in zip(seeds, rows):
         low, high = wilson_interval(row.sum(), row.size, CONFIDENCE)

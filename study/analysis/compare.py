@@ -26,8 +26,12 @@ SIGNIFICANCE = 0.05
 def compare(results, name_a, name_b):
     """A against B: the mean difference in test accuracy (A minus B), its 95% interval and p-value."""
     a, b = results.correct[name_a], results.correct[name_b]
+    seeds = results.seeds_of(name_a)
+    if min(len(a), len(b)) >= 2 and (seeds is None or seeds != results.seeds_of(name_b)):
+        # Trained over different seeds: no pairs, so the two sets of models are compared unpaired.
+        return compare_trainings(results, name_a, name_b)
     result = {"a": name_a, "b": name_b, "n_seeds": min(len(a), len(b))}
-    if len(a) != len(b) or len(a) < 2:
+    if len(a) < 2:
         # One model on one side: one training run, whose luck no seed-level test can see.
         result.update(
             difference=float(a.mean() - b.mean()),
@@ -49,7 +53,7 @@ def compare(results, name_a, name_b):
         detectable=seed_level["detectable"],
         single_run=False,
         bootstrap={key: bootstrap[key] for key in ("low", "high", "p_value")},
-        mcnemar=[{"seed": seed, **mcnemar_exact(x, y)} for seed, x, y in zip(results.seeds, a, b)],
+        mcnemar=[{"seed": seed, **mcnemar_exact(x, y)} for seed, x, y in zip(seeds, a, b)],
     )
     return result
 

@@ -50,7 +50,7 @@ def study_trainings(study):
     for name in study.variant_names:
         spec = study.spec(name)
         images = spec.epochs * study.training_images(name, sizes["train"])
-        for seed in study.seeds:
+        for seed in study.seeds_of(name):
             trainings[f"train {name} --seed {seed}"] = (images, spec)
     spec = study.spec(kfold.variant)
     for fold in kfold.folds:

@@ -83,14 +83,15 @@ class StudyResults:
         check_named_models(study, self.published)
         _, self.labels = files.load_split(data_paths.prepared("test"))
         self.per_seed = {
-            n: [files.read_json(runs.seed_run(n, s)["metrics"]) for s in self.seeds] for n in self.names
+            n: [files.read_json(runs.seed_run(n, s)["metrics"]) for s in study.seeds_of(n)]
+            for n in self.names
         }
         self.histories = {n: files.read_history(artifacts.variant_history(n)) for n in self.names}
         self.evaluate = files.read_json(artifacts.evaluate_details())
         self.kfold = files.read_json(artifacts.kfold_details())
         self.carried = files.read_json(runs.carried_run()["metrics"])
         self.answers = {
-            n: np.stack([self._predictions(runs.seed_run(n, s)["predictions"])[0] for s in self.seeds])
+            n: np.stack([self._predictions(runs.seed_run(n, s)["predictions"])[0] for s in study.seeds_of(n)])
             for n in self.names
         }
         self._read_kfold_answers()
@@ -100,7 +101,7 @@ class StudyResults:
         self.mirrored = study.mirror.variants
         self.mirror_ensemble = {}
         for name in self.mirrored:
-            answers = [self._predictions(runs.mirror_predictions(name, s)) for s in self.seeds]
+            answers = [self._predictions(runs.mirror_predictions(name, s)) for s in study.seeds_of(name)]
             self.answers[mirrored(name)] = np.stack([predicted for predicted, _ in answers])
             ensemble = evaluation.average_probabilities([probabilities for _, probabilities in answers])
             ensemble = ensemble.argmax(axis=1)
@@ -134,6 +135,11 @@ class StudyResults:
     def seed_values(self, name, key):
         """One figure of a variant, seed by seed (Table 1's figures from the training's metrics)."""
         return np.array([metrics[key] for metrics in self.per_seed[name]], dtype=float)
+
+    def seeds_of(self, name):
+        """The seeds of model `name`'s rows: a variant's (or its mirrored answers'), None for the k-fold's."""
+        variant = name.removesuffix(mirrored(""))
+        return self.study.seeds_of(variant) if variant in self.study.specs else None
 
     def test_values(self, name):
         """Test accuracy of each seed's model (one value for a single model)."""

@@ -1,7 +1,6 @@
 """params.yaml read once, every section checked against its table, and the cross-checks between
 sections (a listed variant exists, a fold is inside n_splits, a warm-up is shorter than its training).
-
-    python -m study.config          # checks the whole params.yaml
+`python -m study.config` checks the whole params.yaml.
 
 A mistake is a ParamsError of one line that names the file, the key and what is
 expected. Nothing here imports TensorFlow, so the check takes milliseconds.
@@ -23,7 +22,7 @@ from study.data.facts import IMAGE_SIZE
 from study.errors import ParamsError
 from study.geometry import conv_output_size
 
-VARIANT_SECTIONS = ("variants", "augmented_variants")
+VARIANT_SECTIONS = ("variants", "augmented_variants", "recipes")
 
 
 def read(path=PARAMS_FILE):
@@ -55,10 +54,13 @@ class Study:
         self.raw, self.path = params, path
         self.data = schema.build(schema.DataSettings, self._checked("data", schema.DATA_KEYS))
         self.prepare = schema.build(schema.PrepareSettings, self._checked("prepare", schema.PREPARE_KEYS))
-        self.seeds = self._seeds()
+        self.seeds = self._seeds("seeds")
+        # Recipes have their own seeds: more seeds for the published variants cost little.
+        self.recipe_seeds = self._seeds("recipe_seeds") if "recipe_seeds" in params else self.seeds
         self._sections = self._variant_sections()
         self.variant_names = self._names()
         self.augmented_variant_names = tuple(self._sections.get("augmented_variants", {}))
+        self.recipe_names = tuple(self._sections.get("recipes", {}))
         self.protocol = self.section("protocol")
         self._protocol_overrides = self._protocol()
         self._baseline = self._baseline_mapping()
@@ -86,11 +88,11 @@ class Study:
     def _checked(self, name, table, partial=False):
         return check_keys(self.section(name), table, name, self.path, partial)
 
-    def _seeds(self):
-        value = self.section("seeds")
+    def _seeds(self, key):
+        value = self.section(key)
         if not seed_list(value):
             raise ParamsError(
-                f"{self.path}: seeds: expected a non-empty list of distinct integers from 0 to "
+                f"{self.path}: {key}: expected a non-empty list of distinct integers from 0 to "
                 f"{MAX_SEED}, got {describe(value)}"
             )
         return tuple(value)
@@ -164,7 +166,7 @@ class Study:
             mapping, where if "kernel_sizes" in overrides or "filters" in overrides else "baseline"
         )
         self._check_combinations(mapping, overrides, where)
-        if section_name == "variants" and mapping["augmentation"] is not None:
+        if section_name != "augmented_variants" and mapping["augmentation"] is not None:
             raise ParamsError(
                 f"{self.path}: {where}.augmentation: a variant trained on augmented data belongs "
                 "under augmented_variants"
@@ -233,6 +235,10 @@ class Study:
             )
         return self.specs[name].replace(seed=seed)
 
+    def seeds_of(self, name):
+        """The seeds variant `name` is trained with: `recipe_seeds` for a recipe, else `seeds`."""
+        return self.recipe_seeds if name in self.recipe_names else self.seeds
+
     def augmentation(self, name):
         """The AugmentationPreset `name` of `augmentations`."""
         if name not in self.augmentations:
@@ -283,7 +289,12 @@ class Study:
 
     def _mirror(self):
         mirror = self._checked("mirror", schema.MIRROR_KEYS)
-        self._known("mirror.variants", mirror["variants"])
+        for name in mirror["variants"]:
+            if name not in self.recipe_names:
+                # dvc.yaml runs the mirror over recipe_seeds, the seeds a recipe's models have.
+                raise ParamsError(
+                    f"{self.path}: mirror.variants: expected names of entries of `recipes`, got {name!r}"
+                )
         if len(set(mirror["variants"])) != len(mirror["variants"]):
             raise ParamsError(f"{self.path}: mirror.variants: a variant is listed twice")
         return schema.build(schema.MirrorSettings, mirror)
