@@ -37,8 +37,14 @@ def test_real_params_pass(real):
         "baseline_lr",
         "baseline_aug",
         "narrow_same_padding",
+        "narrow_same_padding_no_augmentation",
+        "narrow_valid_padding",
     )
-    assert study.recipe_names == ("narrow_same_padding",)
+    assert study.recipe_names == study.variant_names[-3:]
+    # Each twin differs from the recipe in one key.
+    recipe = study.spec("narrow_same_padding")
+    assert recipe.replace(augment_on_the_fly=None) == study.spec("narrow_same_padding_no_augmentation")
+    assert recipe.replace(padding="valid") == study.spec("narrow_valid_padding")
     kernel7 = study.spec("kernel7")
     assert kernel7.kernel_sizes == (7, 3) and kernel7.filters == (32, 64) and kernel7.learning_rate == 0.001
     assert kernel7.seed is None and "seed" not in real["baseline"]

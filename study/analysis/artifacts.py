@@ -26,6 +26,8 @@ KFOLD_CONFUSION_DIR = os.path.join("plots", "kfold_confusion")
 EVALUATE_FIGURES_DIR = os.path.join(FIGURES_DIR, "evaluate")
 PUBLISHED = os.path.join("reports", "published.yaml")
 PROTOCOL_SCREEN = os.path.join("reports", "protocol_screen.json")  # scripts/protocol_screen.py
+# The recipe search's trainings, recorded with the commit that ran them (not a stage's output).
+SEARCH = os.path.join("reports", "search.json")
 REPORT = os.path.join("reports", "study.md")
 HEADLINE = os.path.join("metrics", "headline.json")
 TRAIN_SUMMARY_DIR = os.path.join(DETAILS_DIR, "train")

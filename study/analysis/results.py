@@ -109,6 +109,7 @@ class StudyResults:
         self.correct = {name: answers == self.labels[None] for name, answers in self.answers.items()}
         screened = os.path.isfile(artifacts.PROTOCOL_SCREEN)
         self.screen = files.read_json(artifacts.PROTOCOL_SCREEN) if screened else None
+        self.search = files.read_json(artifacts.SEARCH) if os.path.isfile(artifacts.SEARCH) else None
         self.train_size = read_train_size()
 
     def _predictions(self, path):

@@ -1,7 +1,8 @@
 """The report's section Beyond the published study: the strongest model and what it changes, what each
 model costs, the one-factor families (augmentation, label smoothing, padding) and the test-time mirror,
-formatted from the details of study/analysis/findings.py."""
+formatted from the details of study/analysis/findings.py; and the recorded search that found the recipe."""
 
+from study.analysis import artifacts, formats
 from study.analysis.effects import FACTORS
 from study.analysis.results import mirrored
 from study.report.text import interval_text, number, p_text, table, test_cell, yaml_text
@@ -161,3 +162,49 @@ def beyond_section(results, details):
         ),
     ]
     return "\n\n".join(lines)
+
+
+def search_section(search):
+    """The recipe search's recorded trainings (reports/search.json) and the comparisons made of them."""
+    if not search:
+        return "No search recorded (`reports/search.json`)."
+    variants = sorted(search["variants"].items(), key=lambda item: -item[1]["val_accuracy"])
+    rows = [
+        [
+            name,
+            ", ".join(f"`{key}: {yaml_text(value)}`" for key, value in record["overrides"].items()) or "—",
+            len(record["seeds"]),
+            formats.mean_sd(record["val_accuracy"], record["val_accuracy_sd"]),
+            formats.mean_sd(record["test_accuracy"], record["test_accuracy_sd"]),
+            f"{record['tflop']:.1f}",
+        ]
+        for name, record in variants
+    ]
+    comparisons = [
+        [
+            c["family"].replace("_", " "),
+            f"{c['a']} − {c['b']}",
+            interval_text(c),
+            p_text(c["p_holm"]),
+            number(c["detectable"]),
+            "**significant**" if c["significant"] else "not significant",
+        ]
+        for c in search["comparisons"]
+    ]
+    return "\n\n".join(
+        [
+            "The recipe came out of a search whose trainings are not part of the default pipeline: each "
+            f"is recorded in `{artifacts.SEARCH}` as trained at commit {search['commit']} (its spec, seeds, "
+            "validation and test accuracy, FLOPs) with the `dvc exp run` command that trains it again as a "
+            "recipe. Chosen by validation: the recipe is the cheapest of the screen (docs/protocol.md) "
+            "whose validation accuracy reached 0.94. The batch-norm models of the search used Keras's "
+            "kernel (`batch_norm_kernel: keras`), the recipe the fused one.",
+            table(["variant", "overrides of the baseline", "seeds", "validation", "test", "TFLOP"], rows),
+            "Its one-factor comparisons, as recorded (paired t-test over seeds, Holm within each family as "
+            "it was then):",
+            table(
+                ["family", "comparison", "difference [95% CI]", "p (Holm)", "detectable", "verdict"],
+                comparisons,
+            ),
+        ]
+    )

@@ -13,7 +13,7 @@ from study.analysis.effects import FACTORS
 from study.analysis.results import BASELINE, mirrored
 from study.data import paths as data_paths
 from study.report import tables
-from study.report.beyond_published import beyond_section, effects_text, families
+from study.report.beyond_published import beyond_section, effects_text, families, search_section
 from study.report.text import interval_text, number, p_text, table, test_cell
 from study.training import runs
 
@@ -39,6 +39,8 @@ def page(results, details):
                 tables.figure_3(details),
                 "## Beyond the published study",
                 beyond_section(results, details),
+                "## How the recipe was found",
+                search_section(results.search),
                 "## Every published claim",
                 claims_section(details["claims"]),
                 "## Figures",
