@@ -85,11 +85,17 @@ def default_jobs(study):
     return max(1, cores // max(spec.threads or cores for spec in study.specs.values()))
 
 
+def say(message):
+    """One line of progress, written whole: the trainings' threads print side by side."""
+    sys.stdout.write(f"repro_parallel: {message}\n")
+    sys.stdout.flush()
+
+
 def run_stage(name, command):
     """Runs one stage's command, printing its start and its epochs as they end; returns
     (name, return code, output, seconds)."""
     started = time.time()
-    print(f"repro_parallel: {name} started", flush=True)
+    say(f"{name} started")
     process = subprocess.Popen(
         command, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     )
@@ -97,7 +103,7 @@ def run_stage(name, command):
     for line in process.stdout:
         output.append(line)
         if line.startswith("Epoch "):
-            print(f"repro_parallel: {name}: {line.rstrip()}", flush=True)
+            say(f"{name}: {line.rstrip()}")
     return name, process.wait(), "".join(output), time.time() - started
 
 
@@ -138,7 +144,7 @@ def main():
     dvc("repro", *DATA_STAGES)
     with errors.refused_in_one_line():
         stages = changed_trainings(arguments.allow_missing, arguments.first)
-    print(f"repro_parallel: {len(stages)} training stage(s) to run, {jobs} at a time", flush=True)
+    say(f"{len(stages)} training stage(s) to run, {jobs} at a time")
     failed = []
     all_work = training_work()
     work = {name: all_work.get(command.split(" -m stages.", 1)[-1], 0) for name, command in stages}
@@ -150,18 +156,14 @@ def main():
             left_work, done_work = left_work - work[name], done_work + work[name]
             if returncode != 0:
                 failed.append(name)
-                print(f"repro_parallel: {name} failed after {seconds:.0f} s:\n{output}", flush=True)
+                say(f"{name} failed after {seconds:.0f} s:\n{output}")
                 continue
             dvc("commit", "--force", "--quiet", name)
             last_line = (output.strip().splitlines() or [""])[-1]
-            print(f"repro_parallel: {name} done in {seconds:.0f} s: {last_line}", flush=True)
+            say(f"{name} done in {seconds:.0f} s: {last_line}")
             left = time_left(started, done_work, left_work)
             estimate = f", about {left / 60:.0f} min left" if left is not None else ""
-            print(
-                f"repro_parallel: {done}/{len(stages)} trainings done in "
-                f"{(time.time() - started) / 60:.0f} min{estimate}",
-                flush=True,
-            )
+            say(f"{done}/{len(stages)} trainings done in {(time.time() - started) / 60:.0f} min{estimate}")
     if failed:
         sys.exit(f"repro_parallel: {len(failed)} stage(s) failed: {', '.join(failed)}")
     if not arguments.trainings_only:

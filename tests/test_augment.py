@@ -189,21 +189,19 @@ def test_main_reads_only_the_train_split(tmp_path, monkeypatch):
         return real_open(file, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "open", recording_open)
-    stages.augment.main(["baseline_aug_hflip"])  # an augmented variant, whose preset is hflip_rotate_shift
+    stages.augment.main(["baseline_aug"])  # the augmented variant, whose preset is rotate_vflip_noise
     monkeypatch.setattr(builtins, "open", real_open)
 
     assert str(tmp_path / "data" / "prepared" / "train.npz") in opened
     for name, (data, mtime) in untouched.items():
         assert str(tmp_path / name) not in opened
         assert (tmp_path / name).read_bytes() == data and os.stat(tmp_path / name).st_mtime_ns == mtime
-    augmented_x, augmented_y = load_split("data/augmented/baseline_aug_hflip.npz")
+    augmented_x, augmented_y = load_split("data/augmented/baseline_aug.npz")
     assert augmented_x.shape == (20, 28, 28, 1)
     np.testing.assert_array_equal(augmented_x[:10], x)
     np.testing.assert_array_equal(augmented_y, np.tile(y, 2))
-    assert (tmp_path / "plots" / "figures" / "augmentation_baseline_aug_hflip.png").read_bytes()[
-        :4
-    ] == b"\x89PNG"
-    assert sorted(os.listdir(tmp_path / "data" / "augmented")) == ["baseline_aug_hflip.npz"]
+    assert (tmp_path / "plots" / "figures" / "augmentation_baseline_aug.png").read_bytes()[:4] == b"\x89PNG"
+    assert sorted(os.listdir(tmp_path / "data" / "augmented")) == ["baseline_aug.npz"]
 
 
 def test_main_uses_the_preset_of_the_variant(tmp_path, monkeypatch, capsys):

@@ -256,51 +256,58 @@ CASES = [
         "baseline.steps_per_execution: missing key, expected a positive integer",
     ),
     (
-        ("variants", "baseline_shift_flip", "augment_on_the_fly"),
+        ("recipes", "narrow_same_padding", "augment_on_the_fly"),
         {"max_shift_pixels": 14, "horizontal_flip_probability": 0.5},
-        r"variants.baseline_shift_flip.augment_on_the_fly: "
+        r"recipes.narrow_same_padding.augment_on_the_fly: "
         r"expected null or \{max_shift_pixels: integer in \[0, 14\)",
     ),
     (
-        ("variants", "baseline_shift_flip", "augment_on_the_fly"),
+        ("recipes", "narrow_same_padding", "augment_on_the_fly"),
         {"max_shift_pixels": 2},
-        "variants.baseline_shift_flip.augment_on_the_fly: expected null or ",
+        "recipes.narrow_same_padding.augment_on_the_fly: expected null or ",
     ),
     (
-        ("variants", "baseline_flip_erase", "augment_on_the_fly", "erasing"),
+        ("recipes", "narrow_same_padding", "augment_on_the_fly", "erasing"),
         {"probability": 0.5, "area": [0.4, 0.02], "aspect_ratio": [0.3, 3.3]},
-        "variants.baseline_flip_erase.augment_on_the_fly: expected null or .*erasing: ",
+        "recipes.narrow_same_padding.augment_on_the_fly: expected null or .*erasing: ",
     ),
     (
-        ("variants", "baseline_flip_erase", "augment_on_the_fly", "erasing"),
+        ("recipes", "narrow_same_padding", "augment_on_the_fly", "erasing"),
         {"probability": 0.5, "area": [0.02, 0.4]},
-        "variants.baseline_flip_erase.augment_on_the_fly: expected null or ",
+        "recipes.narrow_same_padding.augment_on_the_fly: expected null or ",
     ),
     (
-        ("variants", "baseline_flip_erase", "augment_on_the_fly", "erasing", "aspect_ratio"),
+        ("recipes", "narrow_same_padding", "augment_on_the_fly", "erasing", "aspect_ratio"),
         [0, 3.3],
-        "variants.baseline_flip_erase.augment_on_the_fly: expected null or ",
+        "recipes.narrow_same_padding.augment_on_the_fly: expected null or ",
     ),
     (
-        ("variants", "baseline_flip_erase", "augment_on_the_fly", "erasing", "probability"),
+        ("recipes", "narrow_same_padding", "augment_on_the_fly", "erasing", "probability"),
         1.5,
-        "variants.baseline_flip_erase.augment_on_the_fly: expected null or ",
+        "recipes.narrow_same_padding.augment_on_the_fly: expected null or ",
     ),
     (
-        ("variants", "baseline_flip_erase", "augment_on_the_fly", "erasing", "area"),
+        ("recipes", "narrow_same_padding", "augment_on_the_fly", "erasing", "area"),
         [0.02, 1.5],
-        "variants.baseline_flip_erase.augment_on_the_fly: expected null or ",
+        "recipes.narrow_same_padding.augment_on_the_fly: expected null or ",
     ),
     (
-        ("variants", "baseline_flip_erase", "augment_on_the_fly", "erasing", "value"),
+        ("recipes", "narrow_same_padding", "augment_on_the_fly", "erasing", "value"),
         0,
-        "variants.baseline_flip_erase.augment_on_the_fly: expected null or ",
+        "recipes.narrow_same_padding.augment_on_the_fly: expected null or ",
     ),
     (
-        ("variants", "baseline_flip_erase", "augment_on_the_fly", "erasing", "aspect_ratio"),
+        ("recipes", "narrow_same_padding", "augment_on_the_fly", "erasing", "aspect_ratio"),
         [0.3, float("inf")],
-        "variants.baseline_flip_erase.augment_on_the_fly: "
+        "recipes.narrow_same_padding.augment_on_the_fly: "
         "expected null or .*aspect_ratio: \\[min, max\\] in \\(0, 28\\]",
+    ),
+    (("recipe_seeds",), [42, 42], "recipe_seeds: expected a non-empty list of distinct integers"),
+    # The mirror runs over recipe_seeds, so only a recipe's models exist for it.
+    (
+        ("mirror", "variants"),
+        ["baseline"],
+        "mirror.variants: expected names of entries of `recipes`, got 'baseline'",
     ),
     # The refusal names the section that set steps_per_execution, wherever the strategy was set.
     (
@@ -325,10 +332,10 @@ CASES = [
     ),
     # Impossible combinations: a warm-up as long as the training never reaches its peak rate.
     (
-        ("variants", "wide_full_dropout", "epochs"),
+        ("recipes", "narrow_same_padding", "epochs"),
         1,
-        r"variants.wide_full_dropout.lr_schedule.warmup_epochs: expected fewer than the "
-        r"training's 1 epochs \(epochs set in variants.wide_full_dropout\), got 1",
+        r"recipes.narrow_same_padding.lr_schedule.warmup_epochs: expected fewer than the "
+        r"training's 1 epochs \(epochs set in recipes.narrow_same_padding\), got 1",
     ),
     (
         ("baseline", "lr_schedule"),

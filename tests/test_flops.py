@@ -64,7 +64,7 @@ def test_study_trainings_counts_each_stages_images(tmp_path, monkeypatch):
         files.save_split(
             data_paths.prepared(split), np.zeros((size, 28, 28, 1), np.float32), np.zeros(size, np.uint8)
         )
-    study = config.Study({**STUDY.raw, "seeds": [7]})
+    study = config.Study({**STUDY.raw, "seeds": [7], "recipe_seeds": [7, 8]})
     trainings = cost.study_trainings(study)
 
     epochs = study.spec("baseline").epochs
@@ -78,10 +78,13 @@ def test_study_trainings_counts_each_stages_images(tmp_path, monkeypatch):
     fold_epochs = study.spec(kfold.variant).epochs
     assert trainings["kfold 0"][0] == fold_epochs * 500 * (kfold.n_splits - 1) // kfold.n_splits
     assert trainings["kfold_carried"][0] == kfold.n_splits * trainings["kfold 0"][0]
-    assert len(trainings) == len(study.variant_names) + len(kfold.folds) + 1
+    # The recipes train over their own seeds.
+    recipes = study.recipe_names
+    assert recipes and all(f"train {name} --seed 8" in trainings for name in recipes)
+    assert len(trainings) == len(study.variant_names) + len(recipes) + len(kfold.folds) + 1
     # Each training carries its own variant's spec.
     assert all(trainings[f"train {name} --seed 7"][1] == study.spec(name) for name in study.variant_names)
-    assert len({trainings[f"train {name} --seed 7"][1].filters for name in study.variant_names}) > 1
+    assert len({trainings[f"train {name} --seed 7"][1].kernel_sizes for name in study.variant_names}) > 1
 
 
 def test_training_cost_of_a_variant_by_hand():

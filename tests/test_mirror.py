@@ -33,12 +33,14 @@ def run_stage(cwd, *arguments):
 
 @pytest.fixture
 def project(tmp_path):
-    """A project with params.yaml listing `baseline` for the mirror, seed 42, six test images
-    and a linear model."""
+    """A project with params.yaml listing the recipe `recipe` (the baseline's spec) for the mirror,
+    recipe seed 42, six test images and a linear model."""
     with open(PARAMS_PATH) as stream:
         all_params = yaml.safe_load(stream)
-    all_params["seeds"] = [42]
-    all_params["mirror"]["variants"] = ["baseline"]
+    all_params["recipe_seeds"] = [42]
+    all_params["recipes"] = {"recipe": {}}
+    all_params["evaluate"]["compare_with_baseline"] = ["recipe"]
+    all_params["mirror"]["variants"] = ["recipe"]
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(all_params))
     rng = np.random.default_rng(0)
     x = rng.random((6, 28, 28, 1), dtype=np.float32)
@@ -55,7 +57,7 @@ def project(tmp_path):
     )
     np.save(tmp_path / "weights.npy", weights)
     np.save(tmp_path / "bias.npy", bias)
-    model_path = tmp_path / runs.seed_run("baseline", 42)["model"]
+    model_path = tmp_path / runs.seed_run("recipe", 42)["model"]
     os.makedirs(model_path.parent)
     subprocess.run(
         [
@@ -80,9 +82,9 @@ def softmax(logits):
 
 def test_answers_are_the_mean_of_the_image_and_its_mirror(project):
     root, x, weights, bias = project
-    result = run_stage(root, "baseline", "--seed", "42")
+    result = run_stage(root, "recipe", "--seed", "42")
     assert result.returncode == 0, result.stderr
-    predicted, probabilities = files.read_predictions(str(root / runs.mirror_predictions("baseline", 42)))
+    predicted, probabilities = files.read_predictions(str(root / runs.mirror_predictions("recipe", 42)))
     plain = softmax(x.reshape(len(x), -1) @ weights + bias)
     mirror = softmax(x[:, :, ::-1, :].reshape(len(x), -1) @ weights + bias)
     expected = (plain + mirror) / 2
@@ -95,10 +97,10 @@ def test_answers_are_the_mean_of_the_image_and_its_mirror(project):
 
 def test_the_same_model_gives_the_same_bytes(project):
     root, *_ = project
-    output = root / runs.mirror_predictions("baseline", 42)
-    assert run_stage(root, "baseline", "--seed", "42").returncode == 0
+    output = root / runs.mirror_predictions("recipe", 42)
+    assert run_stage(root, "recipe", "--seed", "42").returncode == 0
     first = output.read_bytes()
-    assert run_stage(root, "baseline", "--seed", "42").returncode == 0
+    assert run_stage(root, "recipe", "--seed", "42").returncode == 0
     assert output.read_bytes() == first
 
 
@@ -107,9 +109,9 @@ def test_the_same_model_gives_the_same_bytes(project):
     [
         (
             ["kernel7", "--seed", "42"],
-            "error: params.yaml: mirror.variants: 'kernel7' is not listed (listed: baseline)",
+            "error: params.yaml: mirror.variants: 'kernel7' is not listed (listed: recipe)",
         ),
-        (["baseline", "--seed", "43"], "error: params.yaml: seeds: 43 is not listed"),
+        (["recipe", "--seed", "43"], "error: params.yaml: recipe_seeds: 43 is not listed"),
     ],
 )
 def test_a_run_not_in_params_is_refused_and_writes_nothing(project, arguments, message):
@@ -122,14 +124,14 @@ def test_a_run_not_in_params_is_refused_and_writes_nothing(project, arguments, m
 
 def test_a_missing_model_is_refused_and_keeps_the_last_answers(project):
     root, *_ = project
-    assert run_stage(root, "baseline", "--seed", "42").returncode == 0
-    output = root / runs.mirror_predictions("baseline", 42)
+    assert run_stage(root, "recipe", "--seed", "42").returncode == 0
+    output = root / runs.mirror_predictions("recipe", 42)
     last = output.read_bytes()
-    os.remove(root / runs.seed_run("baseline", 42)["model"])
-    result = run_stage(root, "baseline", "--seed", "42")
+    os.remove(root / runs.seed_run("recipe", 42)["model"])
+    result = run_stage(root, "recipe", "--seed", "42")
     assert result.returncode == 2
     assert len(result.stderr.splitlines()) == 1
-    assert runs.seed_run("baseline", 42)["model"] in result.stderr
+    assert runs.seed_run("recipe", 42)["model"] in result.stderr
     assert output.read_bytes() == last
 
 
@@ -137,9 +139,9 @@ def test_mirror_params_name_what_to_fix():
     real = config.read(PARAMS_PATH)
     assert config.Study(real, PARAMS_PATH).mirror.variants == tuple(real["mirror"]["variants"])
     for variants, message in (
-        (["nosuch"], "mirror.variants: no variant named 'nosuch'"),
-        (["wide", "wide"], "mirror.variants: a variant is listed twice"),
-        ("wide", "mirror.variants: expected a list of variant names"),
+        (["baseline"], "mirror.variants: expected names of entries of `recipes`, got 'baseline'"),
+        (["narrow_same_padding"] * 2, "mirror.variants: a variant is listed twice"),
+        ("narrow_same_padding", "mirror.variants: expected a list of variant names"),
     ):
         changed = copy.deepcopy(real)
         changed["mirror"]["variants"] = variants

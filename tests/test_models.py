@@ -57,13 +57,12 @@ def test_expected_counts_differ_between_variants():
 
 
 def test_same_padding_count_by_hand():
-    # conv 9*64+64 and BN 4*64; conv 9*64*128+128 and BN 4*128; 7*7*128 inputs to
-    # Dense256 and its BN; then Dense10. The valid twin sees 5*5*128 (898,314 in all).
-    counts = {
-        name: hand_count(STUDY.spec(name)) for name in ("wide_36_epochs", "wide_same_padding_36_epochs")
-    }
-    assert counts["wide_same_padding_36_epochs"] == 896 + 74_368 + (6272 * 256 + 256 + 1024) + 2570
-    assert counts["wide_same_padding_36_epochs"] - counts["wide_36_epochs"] == (49 - 25) * 128 * 256
+    # conv 9*32+32 and BN 4*32; conv 9*32*64+64 and BN 4*64; 7*7*64 inputs to
+    # Dense256 and its BN; then Dense10. The valid twin sees 5*5*64.
+    counts = {name: hand_count(STUDY.spec(name)) for name in ("narrow_valid_padding", "narrow_same_padding")}
+    assert counts["narrow_same_padding"] == 320 + 128 + 18_496 + 256 + (3136 * 256 + 256 + 1024) + 2570
+    assert counts["narrow_same_padding"] == 825_866
+    assert counts["narrow_same_padding"] - counts["narrow_valid_padding"] == (49 - 25) * 64 * 256
 
 
 def test_optimizer_of_the_spec(keras):

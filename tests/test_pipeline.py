@@ -103,7 +103,11 @@ def read_json(path):
 def training_stages(params, seeds, variants=None):
     """The names of the train stages of `variants` (default: every one) for `seeds`."""
     names = []
-    for section, stage in (("variants", "train"), ("augmented_variants", "train_augmented")):
+    for section, stage in (
+        ("variants", "train"),
+        ("augmented_variants", "train_augmented"),
+        ("recipes", "train_recipe"),
+    ):
         names += [
             f"{stage}@{v}-{s}" for v in params[section] if variants is None or v in variants for s in seeds
         ]
@@ -121,7 +125,7 @@ def models_of(root, variant):
 
 
 def every_variant(params):
-    return [*params["variants"], *params["augmented_variants"]]
+    return [*params["variants"], *params["augmented_variants"], *params["recipes"]]
 
 
 AFTER_TRAINING = ["evaluate", "report", "seed_summary"]
@@ -307,7 +311,7 @@ def test_bad_param_is_refused_and_keeps_the_last_results(project):
 
 def test_a_second_seed_trains_only_the_new_seed_and_gives_an_sd(project):
     root, _ = project
-    write_params(root / "params.yaml", lambda p: p.update(seeds=[1, 2]))
+    write_params(root / "params.yaml", lambda p: p.update(seeds=[1, 2], recipe_seeds=[1, 2]))
     params = read_params(root)
     assert ran_stages(dvc("repro", cwd=root)) == sorted(
         AFTER_TRAINING + training_stages(params, [2]) + mirror_stages(params, [2])
@@ -339,14 +343,12 @@ def test_a_second_seed_trains_only_the_new_seed_and_gives_an_sd(project):
 
 def test_changing_an_augmented_variant_reruns_its_seeds_only(project):
     root, _ = project
-    write_params(
-        root / "params.yaml", lambda p: p["augmented_variants"]["baseline_aug_hflip"].update(epochs=2)
-    )
+    write_params(root / "params.yaml", lambda p: p["augmented_variants"]["baseline_aug"].update(epochs=2))
     assert ran_stages(dvc("repro", cwd=root)) == AFTER_TRAINING + [
-        "train_augmented@baseline_aug_hflip-1",
-        "train_augmented@baseline_aug_hflip-2",
+        "train_augmented@baseline_aug-1",
+        "train_augmented@baseline_aug-2",
     ]
-    assert read_json(root / artifacts.variant_summary("baseline_aug_hflip"))["epochs"] == 2
+    assert read_json(root / artifacts.variant_summary("baseline_aug"))["epochs"] == 2
 
 
 def test_experiment_with_a_changed_param_and_metrics_diff(project):

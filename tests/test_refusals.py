@@ -411,7 +411,7 @@ def test_augment_refuses_a_name_that_is_no_augmented_variant(project, capsys, na
     # The stage takes an augmented variant's name: not a plain variant's, nor a preset's (as it once did).
     values = write_params(project)
     known = ", ".join(values["augmented_variants"])  # params.yaml's own, in its order
-    assert known.startswith("baseline_aug, ") and "baseline" not in values["augmented_variants"]
+    assert known.startswith("baseline_aug") and "baseline" not in values["augmented_variants"]
     put_prepared(project, ("train",))
     put_earlier(project, *AUGMENT_EARLIER)
     run_refused(

@@ -26,13 +26,14 @@ PROJECT_PARAMS = config.read(os.path.join(PROJECT, "params.yaml"))
 
 
 def study_of(variants, augmented_variants=None, **sections):
-    """A config.Study of the project's params.yaml with these variants (and sections) instead, the
-    sections that name variants pointed at the first."""
+    """A config.Study of the project's params.yaml with these variants (and sections) instead, no
+    recipes, the sections that name variants pointed at the first."""
     first = next(iter(variants))
     raw = {
         **PROJECT_PARAMS,
         "variants": variants,
         "augmented_variants": augmented_variants or {},
+        "recipes": {},
         **sections,
         "kfold": {**PROJECT_PARAMS["kfold"], "variant": first},
         "evaluate": {"select_from": [first], "select_count": 1, "compare_with_baseline": []},
@@ -41,8 +42,9 @@ def study_of(variants, augmented_variants=None, **sections):
     return config.Study(raw)
 
 
-def fake_results(correct, per_seed, histories=None, per_class=None, published=None):
-    """An object with the attributes of study.analysis.results.StudyResults that the code under test reads."""
+def fake_results(correct, per_seed, histories=None, per_class=None, published=None, seeds=None):
+    """An object with the attributes of study.analysis.results.StudyResults that the code under test reads.
+    `seeds`: {name: its seeds} where they are not the first of SEEDS (None: the k-fold's single model)."""
     labels = np.arange(len(next(iter(correct.values()))[0])) % 10
     answers = {n: np.where(c, labels[None], (labels[None] + 1) % 10) for n, c in correct.items()}
     results = types.SimpleNamespace(
@@ -60,6 +62,10 @@ def fake_results(correct, per_seed, histories=None, per_class=None, published=No
     )
     results.seed_values = lambda name, key: np.array([m[key] for m in per_seed[name]], dtype=float)
     results.test_values = lambda name: results.correct[name].mean(axis=1)
+    # The k-fold's models have no seeds; every other model has the first of SEEDS, one per row.
+    results.seeds_of = lambda name: (seeds or {}).get(
+        name, None if name.startswith("kfold") else tuple(SEEDS[: len(results.correct[name])])
+    )
     return results
 
 
@@ -130,6 +136,20 @@ def test_a_single_training_run_gets_no_verdict():
     comparison = compare.compare(results, KFOLD_BEST, "b")
     assert comparison["single_run"] and comparison["low"] is None and comparison["p_value"] is None
     assert claims.tested_verdict({"comparison": comparison}) == "no verdict (one training run)"
+
+
+def test_models_of_different_seeds_are_compared_unpaired_by_welch():
+    """A recipe over three seeds against a published variant over five: no seed pairs, so Welch's t-test
+    over the models' test accuracies, as scipy computes it."""
+    five, three = seeded_correct([0.90, 0.91, 0.89, 0.90, 0.92], seed=1), seeded_correct([0.93] * 3, seed=2)
+    results = fake_results({"b": five, "a": three}, {}, seeds={"b": (1, 2, 3, 4, 5), "a": (1, 2, 3)})
+    comparison = compare.compare(results, "a", "b")
+    expected = stats.ttest_ind(three.mean(axis=1), five.mean(axis=1), equal_var=False)
+    assert comparison["n_seeds"] == [3, 5] and comparison["p_value"] == pytest.approx(expected.pvalue)
+    assert comparison["difference"] == pytest.approx(three.mean() - five.mean())
+    # The same seeds on both sides: paired, as before.
+    paired = fake_results({"b": five[:3], "a": three}, {})
+    assert compare.compare(paired, "a", "b")["n_seeds"] == 3
 
 
 def test_descriptive_claims_against_hand_made_figures():

@@ -138,3 +138,22 @@ def test_a_new_variants_later_stage_does_not_stop_the_plan(repro_parallel, tmp_p
     monkeypatch.setattr(repro_parallel, "study_trainings", lambda all_params: {})
     monkeypatch.setattr(repro_parallel.config, "load", lambda: None)
     assert repro_parallel.changed_trainings() == [("train@new", "echo model > new.keras")]
+
+
+def test_a_training_prints_its_start_epochs_and_end(repro_parallel, capsys):
+    command = "echo Epoch 1/2 - 1.0s; echo noise; echo Epoch 2/2 - 1.0s; echo last line"
+    name, returncode, output, seconds = repro_parallel.run_stage("train@x-1", command)
+    assert (name, returncode) == ("train@x-1", 0) and output.splitlines()[-1] == "last line"
+    assert capsys.readouterr().out.splitlines() == [
+        "repro_parallel: train@x-1 started",
+        "repro_parallel: train@x-1: Epoch 1/2 - 1.0s",
+        "repro_parallel: train@x-1: Epoch 2/2 - 1.0s",
+    ]
+    assert repro_parallel.run_stage("train@x-1", "exit 3")[1] == 3
+
+
+def test_time_left_is_the_work_left_at_the_rate_so_far(repro_parallel, monkeypatch):
+    monkeypatch.setattr(repro_parallel.time, "time", lambda: 1000.0)
+    # 300 units of work done in 600 s: 150 left take 300 s more.
+    assert repro_parallel.time_left(400.0, 300, 150) == pytest.approx(300.0)
+    assert repro_parallel.time_left(400.0, 0, 150) is None

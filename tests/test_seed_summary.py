@@ -32,7 +32,9 @@ METRIC_KEYS = [
 EPOCHS = 3
 
 
-def write_params(root, seeds, variants=("plain", "other"), augmented=("augmented",)):
+def write_params(
+    root, seeds, variants=("plain", "other"), augmented=("augmented",), recipes=(), recipe_seeds=None
+):
     with open(os.path.join(PROJECT, "params.yaml")) as stream:
         values = yaml.safe_load(stream)
     preset = next(iter(values["augmentations"]))
@@ -40,12 +42,14 @@ def write_params(root, seeds, variants=("plain", "other"), augmented=("augmented
         seeds=list(seeds),
         variants={name: {} for name in variants},
         augmented_variants={name: {"augmentation": preset} for name in augmented},
+        recipes={name: {} for name in recipes},
+        recipe_seeds=list(recipe_seeds or seeds),
         kfold={**values["kfold"], "variant": variants[0]},
         evaluate={"select_from": [variants[0]], "select_count": 1, "compare_with_baseline": []},
         mirror={"variants": []},
     )
     (root / "params.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
-    return [*variants, *augmented]
+    return [*variants, *augmented, *recipes]
 
 
 def seed_metrics(name, seed):
@@ -127,6 +131,19 @@ def test_mean_and_sample_sd_over_seeds(tmp_path, seeds):
             f"validation accuracy {summary['val_accuracy']:.4f} ± {summary['val_accuracy_sd']:.4f} "
             f"over {len(seeds)} seed(s)" in result.stdout
         )
+
+
+def test_a_recipe_is_summarised_over_its_own_seeds(tmp_path):
+    names = write_params(tmp_path, [1, 2, 3], augmented=(), recipes=("recipe",), recipe_seeds=[1, 2])
+    for name in names:
+        for seed in [1, 2] if name == "recipe" else [1, 2, 3]:
+            write_seed_files(tmp_path, name, seed)
+    result = run_summary(tmp_path)
+    assert result.returncode == 0, result.stderr
+    summaries = tmp_path / "metrics" / "details" / "train"
+    assert json.loads((summaries / "recipe.json").read_text())["seeds"] == [1, 2]
+    assert json.loads((summaries / "plain.json").read_text())["seeds"] == [1, 2, 3]
+    assert "recipe: validation accuracy" in result.stdout and "over 2 seed(s)" in result.stdout
 
 
 def test_history_mean_per_epoch_and_sd_columns(tmp_path):

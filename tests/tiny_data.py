@@ -66,8 +66,9 @@ def write_dataset(directory, arrays=None, compress=True):
 def shrink_params(params, source_dir, checksums, seeds=(1,)):
     """Edits params.yaml's dict in place for a quick run on the tiny data set in `source_dir`.
 
-    One epoch of batch 32, two folds and one seed (each variant trains once, not once
-    per seed of the study); a variant that sets its own epochs trains one too, and a
+    One epoch of batch 32, two folds and one seed for the published variants and the
+    recipes alike (each variant trains once, not once per seed of the study); a variant
+    that sets its own epochs trains one too, and a
     warm-up schedule of the baseline or a variant warms up over 0 epochs (params.yaml
     refuses a warm-up as long as the training): its cosine decay starts at the peak
     rate. The protocol and the variants' other keys are left as they are.
@@ -76,7 +77,7 @@ def shrink_params(params, source_dir, checksums, seeds=(1,)):
     params["data"]["sha256"] = checksums
     params["baseline"]["epochs"] = 1
     shorten_warmup(params["baseline"])
-    for section in ("variants", "augmented_variants"):
+    for section in ("variants", "augmented_variants", "recipes"):
         for overrides in (params.get(section) or {}).values():
             if overrides and "epochs" in overrides:
                 overrides["epochs"] = 1
@@ -85,6 +86,7 @@ def shrink_params(params, source_dir, checksums, seeds=(1,)):
     params["kfold"]["n_splits"] = 2
     params["kfold"]["folds"] = [0, 1]
     params["seeds"] = list(seeds)
+    params["recipe_seeds"] = list(seeds)
     return params
 
 

@@ -195,8 +195,8 @@ def search_section(search):
         [
             "The recipe came out of a search whose trainings are not part of the default pipeline: each "
             f"is recorded in `{artifacts.SEARCH}` as trained at commit {search['commit']} (its spec, seeds, "
-            "validation and test accuracy, FLOPs) with the `dvc exp run` command that trains it again as a "
-            "recipe. Chosen by validation: the recipe is the cheapest of the screen (docs/protocol.md) "
+            "validation and test accuracy, FLOPs); `python scripts/search.py NAME` trains it again as an "
+            "experiment. Chosen by validation: the recipe is the cheapest of the screen (docs/protocol.md) "
             "whose validation accuracy reached 0.94. The batch-norm models of the search used Keras's "
             "kernel (`batch_norm_kernel: keras`), the recipe the fused one.",
             table(["variant", "overrides of the baseline", "seeds", "validation", "test", "TFLOP"], rows),
