@@ -479,10 +479,22 @@ def test_a_model_the_published_study_names_must_be_a_variant(tmp_path):
         ],
     }
     check_named_models(study, published)
-    published["claims"].append({"key": "s", "kind": "overfits", "model": "sigmoid", "expected": False})
+    published["claims"].append(
+        {"key": "s", "kind": "overfits", "model": "sigmoid", "expected": False, "text": "t"}
+    )
     message = "params.yaml: variants: no variant named 'sigmoid', which reports/published.yaml claim s needs"
     with pytest.raises(ParamsError, match=message):
         check_named_models(study, published)
+    # A variant of the recorded search may be named by a claim: that claim is reported, not checked.
+    check_named_models(study, published, searched={"sigmoid": {}})
+    results = fake_results({"baseline": seeded_correct([0.9] * 3)}, {})
+    results.published = {"claims": published["claims"][2:]}
+    results.search = {"variants": {"sigmoid": {"test_accuracy": 0.8512, "seeds": [42, 43, 44]}}}
+    [checked] = claims.check_all(results)
+    assert checked["verdict"] == "not checked" and "comparison" not in checked
+    assert checked["detail"].startswith(
+        "sigmoid is not trained by the pipeline (reports/search.json: test 0.8512"
+    )
     # The stage itself refuses in one line, exit 2, before it reads any result.
     (tmp_path / "reports").mkdir()
     (tmp_path / "reports" / "published.yaml").write_text(yaml.safe_dump(published))

@@ -46,8 +46,10 @@ def read_train_size():
         return len(arrays["y"])
 
 
-def check_named_models(study, published):
-    """A ParamsError where params.yaml lacks a model that the published study's tables or claims name."""
+def check_named_models(study, published, searched=()):
+    """A ParamsError where params.yaml lacks a model that the published study's tables or claims name.
+    A claim may name a variant of the recorded search (`searched`), which the pipeline does not train:
+    the claim is then reported as not checked, with the record's figures."""
     known = {*study.variant_names, KFOLD_BEST, KFOLD_ENSEMBLE, runs.KFOLD_CARRIED}
     needed = [(BASELINE, "the report's comparisons")]
     needed += [
@@ -59,6 +61,7 @@ def check_named_models(study, published):
         (name, f"{artifacts.PUBLISHED} claim {claim['key']}")
         for claim in published["claims"]
         for name in claims.models_named(claim)
+        if name not in searched
     ]
     for name, where in needed:
         if name not in known:
@@ -80,7 +83,8 @@ class StudyResults:
         self.names = study.variant_names
         self.seeds = study.seeds
         self.published = read_published()
-        check_named_models(study, self.published)
+        self.search = files.read_json(artifacts.SEARCH) if os.path.isfile(artifacts.SEARCH) else None
+        check_named_models(study, self.published, (self.search or {}).get("variants", {}))
         _, self.labels = files.load_split(data_paths.prepared("test"))
         self.per_seed = {
             n: [files.read_json(runs.seed_run(n, s)["metrics"]) for s in study.seeds_of(n)]
@@ -109,7 +113,6 @@ class StudyResults:
         self.correct = {name: answers == self.labels[None] for name, answers in self.answers.items()}
         screened = os.path.isfile(artifacts.PROTOCOL_SCREEN)
         self.screen = files.read_json(artifacts.PROTOCOL_SCREEN) if screened else None
-        self.search = files.read_json(artifacts.SEARCH) if os.path.isfile(artifacts.SEARCH) else None
         self.train_size = read_train_size()
 
     def _predictions(self, path):
