@@ -62,6 +62,7 @@ COPIED = (
     ".gitignore",
     "reports/published.yaml",
     "reports/protocol_screen.json",
+    "reports/search.json",
 )
 
 

@@ -22,7 +22,7 @@ def comparisons_with_baseline(results, checked):
     tested = {
         (r["comparison"]["a"], r["comparison"]["b"]): r["comparison"]
         for r in checked
-        if r["kind"] == "better_on_test"
+        if r["kind"] == "better_on_test" and "comparison" in r
     }
     rows = []
     for name in [*results.selected[1:2], *results.compared, runs.KFOLD_CARRIED, KFOLD_BEST, KFOLD_ENSEMBLE]:
