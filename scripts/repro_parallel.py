@@ -5,6 +5,7 @@
     python scripts/repro_parallel.py --trainings-only   # stop before step 3 (`dvc repro` later)
     python scripts/repro_parallel.py --allow-missing    # a clone without the models: train only what changed
     python scripts/repro_parallel.py --first 'train@kernel7-*'   # these trainings before the others
+    python scripts/repro_parallel.py 'train@kernel7-*'   # only these stages (fnmatch) and what they need
 
 DVC runs one stage at a time, and at the study's batch of 32 a second training uses
 a second core better than a second thread of one training does (docs/speed.md), so
@@ -42,16 +43,24 @@ def dvc(*arguments):
     return subprocess.run([sys.executable, "-m", "dvc", *arguments], check=True)
 
 
-def changed_trainings(allow_missing=False, first=()):
-    """[(stage name, command)] of the training stages `dvc repro` would run: those matching
-    a pattern of `first` (fnmatch), then the rest, each group the most work first."""
+def matches(name, patterns):
+    return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
+
+
+def changed_trainings(allow_missing=False, first=(), targets=()):
+    """[(stage name, command)] of the training stages `dvc repro` would run, of those matching
+    a pattern of `targets` (fnmatch; none: all): those matching a pattern of `first`, then the
+    rest, each group the most work first."""
     from dvc.repo import Repo
 
     with Repo(".") as repo:
         # Only the trainings and what they read are planned: a later stage that reads
         # a model not trained yet (a new variant's mirror@) would fail a dry run.
         trainings = [
-            stage.addressing for stage in repo.index.stages if stage.addressing.startswith(TRAINING_STAGES)
+            stage.addressing
+            for stage in repo.index.stages
+            if stage.addressing.startswith(TRAINING_STAGES)
+            and (not targets or matches(stage.addressing, targets))
         ]
         planned = (
             repo.reproduce(targets=trainings, dry=True, allow_missing=allow_missing) if trainings else []
@@ -65,7 +74,7 @@ def changed_trainings(allow_missing=False, first=()):
     return sorted(
         stages,
         key=lambda item: (
-            not any(fnmatch.fnmatch(item[0], pattern) for pattern in first),
+            not matches(item[0], first),
             -work.get(item[1].split(" -m stages.", 1)[-1], 0),
         ),
     )
@@ -85,9 +94,13 @@ def default_jobs(study):
     return max(1, cores // max(spec.threads or cores for spec in study.specs.values()))
 
 
+# The name each line of progress starts with (scripts/dask_repro.py sets its own).
+NAME = "repro_parallel"
+
+
 def say(message):
     """One line of progress, written whole: the trainings' threads print side by side."""
-    sys.stdout.write(f"repro_parallel: {message}\n")
+    sys.stdout.write(f"{NAME}: {message}\n")
     sys.stdout.flush()
 
 
@@ -110,6 +123,30 @@ def run_stage(name, command):
 def time_left(started, done_work, left_work):
     """Seconds still to go at the rate (work per wall second) of the trainings done so far."""
     return left_work * (time.time() - started) / done_work if done_work else None
+
+
+class Progress:
+    """Says after each training how many are done and about how long the rest will take."""
+
+    def __init__(self, stages):
+        all_work = training_work()
+        self.count = len(stages)
+        self.work = {name: all_work.get(command.split(" -m stages.", 1)[-1], 0) for name, command in stages}
+        self.left_work, self.done_work, self.done = sum(self.work.values()), 0, 0
+        self.started = time.time()
+
+    def training_ended(self, name):
+        self.done += 1
+        self.left_work, self.done_work = self.left_work - self.work[name], self.done_work + self.work[name]
+        left = time_left(self.started, self.done_work, self.left_work)
+        estimate = f", about {left / 60:.0f} min left" if left is not None else ""
+        minutes = (time.time() - self.started) / 60
+        say(f"{self.done}/{self.count} trainings done in {minutes:.0f} min{estimate}")
+
+
+def later_stages(allow_missing, targets):
+    """`dvc repro`'s arguments for what follows the trainings: all, or the targets (as globs)."""
+    return [*(["--allow-missing"] if allow_missing else []), *(["--glob", *targets] if targets else [])]
 
 
 def main():
@@ -137,37 +174,35 @@ def main():
         metavar="PATTERN",
         help="run the training stages whose names match first (fnmatch, e.g. 'train@kernel7-*'); repeatable",
     )
+    parser.add_argument(
+        "targets", nargs="*", metavar="STAGE", help="only these stages and what they need (fnmatch patterns)"
+    )
     arguments = parser.parse_args()
     with errors.refused_in_one_line():
         jobs = arguments.jobs or default_jobs(config.load())
 
     dvc("repro", *DATA_STAGES)
     with errors.refused_in_one_line():
-        stages = changed_trainings(arguments.allow_missing, arguments.first)
+        stages = changed_trainings(arguments.allow_missing, arguments.first, arguments.targets)
     say(f"{len(stages)} training stage(s) to run, {jobs} at a time")
-    failed = []
-    all_work = training_work()
-    work = {name: all_work.get(command.split(" -m stages.", 1)[-1], 0) for name, command in stages}
-    left_work, done_work, started = sum(work.values()), 0, time.time()
+    failed, progress = [], Progress(stages)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = [pool.submit(run_stage, name, command) for name, command in stages]
-        for done, future in enumerate(as_completed(futures), 1):
+        for future in as_completed(futures):
             name, returncode, output, seconds = future.result()
-            left_work, done_work = left_work - work[name], done_work + work[name]
             if returncode != 0:
                 failed.append(name)
                 say(f"{name} failed after {seconds:.0f} s:\n{output}")
                 continue
+            # The commit also writes the stage's run-cache record (docs/sharing.md).
             dvc("commit", "--force", "--quiet", name)
             last_line = (output.strip().splitlines() or [""])[-1]
             say(f"{name} done in {seconds:.0f} s: {last_line}")
-            left = time_left(started, done_work, left_work)
-            estimate = f", about {left / 60:.0f} min left" if left is not None else ""
-            say(f"{done}/{len(stages)} trainings done in {(time.time() - started) / 60:.0f} min{estimate}")
+            progress.training_ended(name)
     if failed:
         sys.exit(f"repro_parallel: {len(failed)} stage(s) failed: {', '.join(failed)}")
     if not arguments.trainings_only:
-        dvc("repro", *(["--allow-missing"] if arguments.allow_missing else []))
+        dvc("repro", *later_stages(arguments.allow_missing, arguments.targets))
 
 
 if __name__ == "__main__":

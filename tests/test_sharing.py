@@ -26,16 +26,12 @@ restores that training in clones with `dvc pull` and `dvc repro --pull`.
 
 import json
 import os
-import shutil
-import subprocess
 import sys
 
 import pytest
 import yaml
 
-from tests import tiny_data
-
-PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests import tiny_project
 
 CACHED_MESSAGE = "Stage 'train' is cached - skipping run, checking out outputs"
 
@@ -79,38 +75,15 @@ SHAPES = {
 }
 
 
-def environment(marker=None):
-    env = dict(os.environ)
-    # `python` in the stage's command and `dvc` are this test's venv.
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env["PATH"]
-    env.update(
-        GIT_AUTHOR_NAME="Sharing Test",
-        GIT_AUTHOR_EMAIL="sharing-test@example.invalid",
-        GIT_COMMITTER_NAME="Sharing Test",
-        GIT_COMMITTER_EMAIL="sharing-test@example.invalid",
-        DVC_NO_ANALYTICS="1",
-    )
-    env.pop("FASHION_MNIST_DIR", None)
-    if marker is not None:
-        env["TRAIN_MARKER"] = str(marker)
-    return env
-
-
 def run(command, cwd, marker=None):
-    result = subprocess.run(
-        command, cwd=cwd, env=environment(marker), capture_output=True, text=True, timeout=600
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"{' '.join(map(str, command))} failed in {cwd}:\n{output}"
-    return output
+    return tiny_project.run(command, cwd, **({"TRAIN_MARKER": str(marker)} if marker else {}))
 
 
 def dvc(*arguments, cwd, marker=None):
     return run([sys.executable, "-m", "dvc", *arguments], cwd, marker)
 
 
-def git(*arguments, cwd):
-    return run(["git", *arguments], cwd)
+git = tiny_project.git
 
 
 def runs_of(marker):
@@ -141,18 +114,11 @@ def make_project(tmp_path, shape):
     (root / "data" / "input.txt").write_text("tiny images\n")
     set_lr(root, 0.1)
     (root / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"train": SHAPES[shape]}}, sort_keys=False))
-    git("init", "-q", cwd=root)
-    dvc("init", "-q", cwd=root)
-    dvc("config", "core.analytics", "false", cwd=root)
-    dvc("remote", "add", "-d", "shared", str(remote), cwd=root)
-    git("add", "-A", cwd=root)
-    git("commit", "-qm", "a tiny study", cwd=root)
+    tiny_project.commit_as_project(root, remote)
     return root, remote
 
 
-def clone(root, tmp_path, name):
-    git("clone", "-q", str(root), str(tmp_path / name), cwd=tmp_path)
-    return tmp_path / name
+clone = tiny_project.clone
 
 
 def train_two_configurations(root, tmp_path, by_hand=False):
@@ -341,64 +307,42 @@ def test_a_persist_stage_is_never_restored_from_a_cache(tmp_path):
 
 # The real pipeline: fetch -> prepare -> train@baseline-1 on tiny data, shared through a remote.
 
-COPIED = ("stages", "study", "dvc.yaml", "params.yaml", ".gitignore")
-
-
-def missing_deps(root):
-    """Paths under stages/ or study/ that dvc.yaml names and the copy lacks."""
-    with open(root / "dvc.yaml") as stream:
-        pipeline = yaml.safe_load(stream)
-    named = {
-        dep
-        for stage in pipeline["stages"].values()
-        for dep in stage.get("do", stage).get("deps", [])
-        if isinstance(dep, str) and dep.startswith(("stages/", "study/"))
-    }
-    return sorted(path for path in named if not (root / path).exists())
-
 
 @pytest.mark.slow  # a real training: about half a minute
 def test_a_real_training_is_restored_in_a_clone_without_retraining(tmp_path):
-    root, remote = tmp_path / "a", tmp_path / "remote"
-    for name in COPIED:
-        source = os.path.join(PROJECT, name)
-        if os.path.isdir(source):
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            os.makedirs(os.path.dirname(root / name), exist_ok=True)
-            shutil.copy(source, root / name)
-    if missing_deps(root):
-        pytest.skip(
-            f"dvc.yaml names files that do not exist (tests/test_layout.py): {missing_deps(root)[:3]}"
-        )
-    remote.mkdir()
-    checksums = tiny_data.write_dataset(str(tmp_path / "source"))
-    with open(root / "params.yaml") as stream:
-        params = yaml.safe_load(stream)
-    tiny_data.shrink_params(params, tmp_path / "source", checksums, seeds=[1])
-    with open(root / "params.yaml", "w") as stream:
-        yaml.safe_dump(params, stream, sort_keys=False)
-    git("init", "-q", cwd=root)
-    dvc("init", "-q", cwd=root)
-    dvc("config", "core.analytics", "false", cwd=root)
-    dvc("remote", "add", "-d", "shared", str(remote), cwd=root)
+    made = tiny_project.make(tmp_path)
+    if made is None:
+        pytest.skip("dvc.yaml names files that do not exist (tests/test_layout.py)")
+    root, remote = made
+    before = tiny_project.git("rev-parse", "HEAD", cwd=root).strip()
     target = "train@baseline-1"
-    output = dvc("repro", target, cwd=root)
-    assert "Running stage 'train@baseline-1'" in output
-    git("add", "-A", cwd=root)
-    git("commit", "-qm", "one tiny training", cwd=root)
-    dvc("push", "--run-cache", cwd=root)
-    assert run_cache_entries(remote) == []  # every stage has persist outputs
-    model = "models/train/baseline/seed_1.keras"
+    assert "Running stage 'train@baseline-1'" in tiny_project.dvc("repro", target, cwd=root)
+    # The training has a cache: false output under outs (its test predictions): dvc repro
+    # wrote no record of it, study.sharing writes one and pushes what it names.
+    assert "study.sharing: 3 stage(s) recorded" in tiny_project.run(
+        [sys.executable, "-m", "study.sharing"], root
+    )
+    tiny_project.git("add", "-A", cwd=root)
+    tiny_project.git("commit", "-qm", "one tiny training", cwd=root)
+    assert len(run_cache_entries(remote)) == 3  # fetch, prepare and the training
+    trained = (
+        "models/train/baseline/seed_1.keras",
+        "metrics/seeds/baseline/seed_1.json",
+        "predictions/train/baseline/seed_1.npz",
+    )
 
-    b = clone(root, tmp_path, "b")
-    dvc("pull", "--with-deps", target, cwd=b)  # the training and the data it was trained on
-    assert (b / model).read_bytes() == (root / model).read_bytes()
-    assert json.loads(dvc("status", "--json", target, cwd=b)) == {}
-    assert "Running stage" not in dvc("repro", target, cwd=b)
+    # A clone of the commit that names the training pulls it.
+    b = tiny_project.clone(root, tmp_path, "b")
+    tiny_project.dvc("pull", "--with-deps", target, cwd=b)  # the training and the data it was trained on
+    assert all((b / path).read_bytes() == (root / path).read_bytes() for path in trained)
+    assert json.loads(tiny_project.dvc("status", "--json", target, cwd=b)) == {}
+    assert "Running stage" not in tiny_project.dvc("repro", target, cwd=b)
 
-    c = clone(root, tmp_path, "c")
-    output = dvc("repro", "--pull", target, cwd=c)
+    # A clone of the commit before it, whose dvc.lock names no training, restores the same
+    # stages from the run-cache instead of running them.
+    c = tiny_project.clone(root, tmp_path, "c", commit=before)
+    output = tiny_project.dvc("repro", "--pull", target, cwd=c)
     assert "Running stage" not in output, output
-    assert (c / model).read_bytes() == (root / model).read_bytes()
-    assert json.loads(dvc("status", "--json", target, cwd=c)) == {}
+    assert "Stage 'train@baseline-1' is cached - skipping run, checking out outputs" in output
+    assert all((c / path).read_bytes() == (root / path).read_bytes() for path in trained)
+    assert json.loads(tiny_project.dvc("status", "--json", target, cwd=c)) == {}
