@@ -44,7 +44,28 @@ def section(gemm, wall_s=None):
         "peak_rss_mib": {stage: r["peak_rss_mib"] for stage, r in records.items()},
         "largest_peak_rss_mib": max((r["peak_rss_mib"] for r in records.values()), default=None),
         "missing_records": sorted(s for s in trainings if s not in records),
+        "models": model_ratios(records, trainings, gemm),
     }
+
+
+def model_ratios(records, trainings, gemm):
+    """{model: {trainings, wall_s, bound_s, ratio}}: each model's recorded trainings against their bound
+    on one core, half the machine's GEMM rate, as each trained beside another (kfold and kfold_carried
+    are the k-fold's models)."""
+    models = {}
+    for stage, (images, spec) in trainings.items():
+        if stage not in records:
+            continue
+        words = stage.split()
+        model = models.setdefault(
+            words[1] if words[0] == "train" else words[0], {"trainings": 0, "wall_s": 0.0, "bound_s": 0.0}
+        )
+        model["trainings"] += 1
+        model["wall_s"] += records[stage]["wall_s"]
+        model["bound_s"] += images * training_flops(spec) / (gemm * 1e9 / 2)
+    for model in models.values():
+        model["ratio"] = model["wall_s"] / model["bound_s"]
+    return models
 
 
 def print_section(study):
@@ -63,5 +84,10 @@ def print_section(study):
             else ""
         )
     )
+    for model, figures in sorted(study["models"].items(), key=lambda item: -item[1]["ratio"]):
+        print(
+            f"  {model}: {figures['trainings']} training(s), {figures['wall_s'] / 60:.1f} min, "
+            f"{figures['ratio']:.2f}x their bound on one core"
+        )
     if study["missing_records"]:
         print(f"no record for: {', '.join(study['missing_records'])}")

@@ -23,6 +23,7 @@ dask-kubernetes start such workers on Slurm or Kubernetes.
 
 import argparse
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -65,7 +66,8 @@ def train_on_worker(stage, repository, commit, patch, url, work_dir):
 
     started = time.time()
     # The clone is kept for the worker's next task (and run), with the data it pulled.
-    worker = f"{socket.gethostname()}-worker-{get_worker().name}"
+    # A worker's name may be its address (tcp://host:port): only its safe characters name the folder.
+    worker = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{socket.gethostname()}-worker-{get_worker().name}")
     clone = os.path.join(work_dir, worker)
     python = sys.executable
     environment = dict(os.environ, PATH=os.path.dirname(python) + os.pathsep + os.environ.get("PATH", ""))

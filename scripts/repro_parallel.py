@@ -65,9 +65,7 @@ def changed_trainings(allow_missing=False, first=(), targets=()):
         planned = (
             repo.reproduce(targets=trainings, dry=True, allow_missing=allow_missing) if trainings else []
         )
-    stages = [
-        (stage.addressing, stage.cmd) for stage in planned if stage.addressing.startswith(TRAINING_STAGES)
-    ]
+    stages = [(stage.addressing, stage.cmd) for stage in planned if stage.addressing in trainings]
     # The most work first (images times FLOPs per image, from params.yaml), so that
     # a long training is not left to run alone at the end.
     work = training_work()

@@ -83,6 +83,31 @@ def test_study_section_goes_to_the_named_output(tmp_path, monkeypatch):
     assert not os.path.exists(os.path.join("metrics", "benchmark.json"))
 
 
+def test_each_models_trainings_against_their_bound_on_one_core():
+    # Two baseline trainings of 300 and 340 s and one k-fold training; at a 100 GFLOP/s machine
+    # a training of 720,000 images has 720,000 x 15.79 MFLOP / 50 GFLOP/s = 227.3 s of one core.
+    from benchmarks import study_time
+
+    spec = baseline_spec()
+    trainings = {
+        "train baseline --seed 42": (720_000, spec),
+        "train baseline --seed 43": (720_000, spec),
+        "kfold 0": (720_000, spec),
+        "train sgd --seed 42": (720_000, spec),  # not recorded: left out
+    }
+    records = {
+        "train baseline --seed 42": {"wall_s": 300.0},
+        "train baseline --seed 43": {"wall_s": 340.0},
+        "kfold 0": {"wall_s": 250.0},
+    }
+    models = study_time.model_ratios(records, trainings, 100.0)
+    assert sorted(models) == ["baseline", "kfold"]
+    one = 720_000 * 15.78624e6 / 50e9
+    assert models["baseline"]["trainings"] == 2 and models["baseline"]["wall_s"] == 640.0
+    assert models["baseline"]["ratio"] == pytest.approx(640.0 / (2 * one))
+    assert models["kfold"]["ratio"] == pytest.approx(250.0 / one)
+
+
 def test_step_groups_time_each_step_cost_once(monkeypatch):
     # Two trainings that differ only in their learning rate, schedule, epochs or pre-made
     # training set take the same steps: one timing serves both. A batch size does not.

@@ -8,6 +8,7 @@ in another clone, byte for byte.
 
 import json
 import re
+import subprocess
 import sys
 
 import pytest
@@ -58,7 +59,34 @@ def test_two_dask_workers_train_and_the_coordinator_restores_their_results(tmp_p
     kernel = yaml.safe_load((root / "dvc.lock").read_text())["stages"]["train@kernel7-1"]["params"]
     assert kernel["params.yaml"]["variants.kernel7"]["kernel_sizes"] == [5, 3]
 
+    # Kept as a DVC experiment, as the README shows.
+    tiny_project.dvc("exp", "save", "--include-untracked", "metrics", "-n", "kernel5", cwd=root)
+    assert "kernel5" in tiny_project.dvc("exp", "list", cwd=root)
+
     # The same trainings by plain dvc repro, on one machine.
     tiny_project.dvc("repro", *TARGETS, cwd=plain)
     for path in RESULTS:
         assert (root / path).read_bytes() == (plain / path).read_bytes(), path
+
+
+def test_without_a_remote_it_stops_before_any_stage_in_one_line(tmp_path):
+    made = tiny_project.make(tmp_path)
+    if made is None:
+        pytest.skip("dvc.yaml names files that do not exist (tests/test_layout.py)")
+    root, _ = made
+    tiny_project.dvc("remote", "remove", "shared", cwd=root)
+    result = subprocess.run(
+        [sys.executable, "scripts/dask_repro.py", "--work-dir", str(tmp_path / "work")],
+        cwd=root,
+        env=tiny_project.environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("error: no DVC remote to share the trainings through")
+    )
+    assert not (root / "data" / "raw").exists()

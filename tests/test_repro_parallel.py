@@ -157,3 +157,25 @@ def test_time_left_is_the_work_left_at_the_rate_so_far(repro_parallel, monkeypat
     # 300 units of work done in 600 s: 150 left take 300 s more.
     assert repro_parallel.time_left(400.0, 300, 150) == pytest.approx(300.0)
     assert repro_parallel.time_left(400.0, 0, 150) is None
+
+
+def test_targets_limit_the_plan_and_the_later_dvc_repro(repro_parallel, planned):
+    stages = repro_parallel.changed_trainings(targets=["train@*-42", "kfold@*"])
+    assert [name for name, _ in stages] == ["train@wide-42", "train@baseline-42", "kfold@0"]
+    assert planned[0]["targets"] == ["train@baseline-42", "train@wide-42", "kfold@0"]
+    assert repro_parallel.later_stages(False, ["train@*-42"]) == ["--glob", "train@*-42"]
+    assert repro_parallel.later_stages(True, []) == ["--allow-missing"]
+
+
+def test_progress_counts_the_work_done_and_estimates_the_rest(repro_parallel, planned, monkeypatch, capsys):
+    now = [0.0]
+    monkeypatch.setattr(repro_parallel.time, "time", lambda: now[0])
+    progress = repro_parallel.Progress(repro_parallel.changed_trainings(targets=["train@*"]))
+    now[0] = 60.0
+    # wide (600 units of work) done in a minute: baseline's 100 take 10 s more.
+    progress.training_ended("train@wide-42")
+    assert (
+        capsys.readouterr().out.splitlines()[-1]
+        == "repro_parallel: 1/2 trainings done in 1 min, about 0 min left"
+    )
+    assert (progress.done_work, progress.left_work) == (600, 100)

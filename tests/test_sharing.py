@@ -17,15 +17,17 @@ What the tests establish for DVC 3.67 (docs/sharing.md states each):
   checked-out dvc.lock's outputs only, so a plain `dvc repro` of another configuration runs.
 - `dvc repro` writes no record for a stage with a `cache: false` file under `outs`;
   `dvc commit` of the command run by hand does.
-- A stage with any `persist: true` output, as every stage of this project's dvc.yaml,
-  gets no record at all, by repro or by commit, and is never restored from a cache in
-  place of running: only `dvc pull` / `dvc repro --pull` of its dvc.lock bring it back.
-The last test runs the project's own fetch, prepare and one training on tiny data and
-restores that training in clones with `dvc pull` and `dvc repro --pull`.
+- A stage with any `persist: true` output gets no record at all, by repro or by commit,
+  and is never restored from a cache in place of running: only `dvc pull` / `dvc repro
+  --pull` of its dvc.lock bring it back. So no output of this project's dvc.yaml is persist.
+The last test runs the project's own fetch, prepare and one training on tiny data, shares
+it with `python -m study.sharing`, and restores that training in clones with `dvc pull`,
+and with `dvc repro --pull` from the run-cache at a commit whose dvc.lock lacks it.
 """
 
 import json
 import os
+import subprocess
 import sys
 
 import pytest
@@ -62,9 +64,9 @@ SHAPES = {
         "outs": ["models/model.bin"],
         "metrics": [{"metrics/train.json": {"cache": False}}],
     },
-    # The same file as a plain output: this project's trainings without persist.
+    # The same file as a plain output: this project's trainings (their test predictions).
     "uncached_out": {**STAGE, "outs": ["models/model.bin", {"metrics/train.json": {"cache": False}}]},
-    # This project's trainings: every output persist: true, the model cached, the rest not.
+    # Every output persist: true, the model cached, the rest not (this project's old shape).
     "persist": {
         **STAGE,
         "outs": [
@@ -268,7 +270,7 @@ def test_a_cache_false_output_keeps_its_entry_on_the_machine_that_ran(tmp_path, 
 
 
 def test_persist_outputs_get_no_run_cache_entry(tmp_path):
-    """This project's shape: nothing reaches the run-cache, by repro or by commit."""
+    """A persist output: nothing reaches the run-cache, by repro or by commit."""
     root, remote = make_project(tmp_path, "persist")
     assert "Running stage 'train'" in dvc("repro", cwd=root, marker=tmp_path / "runs_a")
     assert run_cache_entries(root / ".dvc" / "cache") == []
@@ -337,6 +339,25 @@ def test_a_real_training_is_restored_in_a_clone_without_retraining(tmp_path):
     assert all((b / path).read_bytes() == (root / path).read_bytes() for path in trained)
     assert json.loads(tiny_project.dvc("status", "--json", target, cwd=b)) == {}
     assert "Running stage" not in tiny_project.dvc("repro", target, cwd=b)
+    # The pulled model classifies an image.
+    from PIL import Image
+
+    Image.new("L", (28, 28), color=0).save(b / "dark.png")
+    predicted = subprocess.run(
+        [sys.executable, "-m", "study.predict", "dark.png", "--json"],
+        cwd=b,
+        env=tiny_project.environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    answer = json.loads(predicted.stdout)
+    assert answer["model"].endswith("seed_1.keras") and len(answer["predictions"]["dark.png"]) == 3
+    # A model deleted from the workspace comes back with dvc repro --pull, untrained: it fetches
+    # the git-carried outputs' copies too, which DVC wants in the cache before it checks a stage out.
+    (b / trained[0]).unlink()
+    assert "Running stage" not in tiny_project.dvc("repro", "--pull", target, cwd=b)
+    assert all((b / path).read_bytes() == (root / path).read_bytes() for path in trained)
 
     # A clone of the commit before it, whose dvc.lock names no training, restores the same
     # stages from the run-cache instead of running them.
@@ -346,3 +367,21 @@ def test_a_real_training_is_restored_in_a_clone_without_retraining(tmp_path):
     assert "Stage 'train@baseline-1' is cached - skipping run, checking out outputs" in output
     assert all((c / path).read_bytes() == (root / path).read_bytes() for path in trained)
     assert json.loads(tiny_project.dvc("status", "--json", target, cwd=c)) == {}
+
+
+def test_sharing_without_a_remote_says_so_in_one_line(tmp_path):
+    root, _ = make_project(tmp_path, "cached")
+    dvc("repro", cwd=root, marker=tmp_path / "runs_a")
+    dvc("remote", "remove", "shared", cwd=root)
+    result = subprocess.run(
+        [sys.executable, "-m", "study.sharing"],
+        cwd=root,
+        env=tiny_project.environment(PYTHONPATH=tiny_project.PROJECT),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    # DVC's own message, which names the command to run.
+    assert result.stderr.startswith("study.sharing: config file error: no remote specified")
+    assert "dvc remote add -d <remote name> <remote url>" in result.stderr
