@@ -15,11 +15,15 @@ histories, test predictions), and `dvc repro` writes no record for a stage with 
 output under `outs` (a training's predictions). So this command:
   1. records every stage whose outputs are here and match dvc.lock, as `dvc commit` does
      (the record keeps a copy of each output that git carries in DVC's cache);
-  2. runs `dvc push --run-cache`;
-  3. pushes those copies, so that each record's outputs are all on the remote.
+  2. runs `dvc push`, and pushes those copies;
+  3. pushes those stages' records, and no others. `dvc push --run-cache` would push every
+     record of the local cache, also those of earlier runs whose outputs are not on the
+     remote; DVC restores a stage from its newest record only, so one such record on the
+     remote would make other machines run the stage again.
 """
 
 import argparse
+import os
 import sys
 
 
@@ -44,13 +48,32 @@ def push_runs(root=".", remote=None):
 
     with Repo(root) as repo, lock_repo(repo):
         stages = record_runs(repo)
-        repo.push(remote=remote, run_cache=True)
+        repo.push(remote=remote)
         kept_by_git = [out.hash_info for stage in stages for out in stage.outs if not out.use_cache]
         if kept_by_git:
             result = repo.cloud.push(kept_by_git, remote=remote)
             if result.failed:
                 raise RuntimeError(f"could not push {len(result.failed)} output(s) to the remote")
+        push_records(repo, stages, remote)
     return [stage.addressing for stage in stages]
+
+
+def push_records(repo, stages, remote=None):
+    """Copies the run-cache record of each of `stages` to the remote, where `dvc push --run-cache`
+    puts it (runs/<key[:2]>/<key>/<value>)."""
+    from dvc.stage.cache import _get_cache_hash, _get_stage_hash
+    from dvc.stage.serialize import to_single_stage_lockfile
+    from dvc_objects.fs.generic import copy
+
+    local = repo.cache.legacy
+    # The run-cache's own remote layout, as DVC's `push --run-cache` opens it.
+    destination = repo.cloud.get_remote_odb(remote, "push --run-cache", hash_name="md5-dos2unix")
+    for stage in stages:
+        record = repo.stage_cache._get_cache_path(
+            _get_stage_hash(stage), _get_cache_hash(to_single_stage_lockfile(stage))
+        )
+        parts = os.path.relpath(record, local.path).split(os.sep)
+        copy(local.fs, record, destination.fs, destination.fs.join(destination.path, *parts))
 
 
 def main():

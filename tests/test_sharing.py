@@ -385,3 +385,27 @@ def test_sharing_without_a_remote_says_so_in_one_line(tmp_path):
     # DVC's own message, which names the command to run.
     assert result.stderr.startswith("study.sharing: config file error: no remote specified")
     assert "dvc remote add -d <remote name> <remote url>" in result.stderr
+
+
+def test_sharing_pushes_only_records_whose_outputs_reach_the_remote(tmp_path):
+    """A record of an earlier run whose model was never pushed stays local: on the remote it
+    would be the newest record of its stage, the one DVC tries, and other machines would rerun."""
+    root, remote = make_project(tmp_path, "uncached_out")
+    marker = tmp_path / "runs_a"
+    dvc("repro", cwd=root, marker=marker)
+    share = [sys.executable, "-m", "study.sharing"]
+    tiny_project.run(share, root, PYTHONPATH=tiny_project.PROJECT)
+    [fresh] = run_cache_entries(root / ".dvc" / "cache")
+    record = root / ".dvc" / "cache" / "runs" / fresh
+    stale = record.with_name("0" * 64)
+    stale.write_text(
+        record.read_text().replace(yaml.safe_load(record.read_text())["outs"][0]["md5"], "f" * 32)
+    )
+    os.utime(stale, (record.stat().st_mtime + 60,) * 2)
+    tiny_project.run(share, root, PYTHONPATH=tiny_project.PROJECT)
+    assert run_cache_entries(remote) == [fresh]
+
+    c = clone(root, tmp_path, "c")  # the commit before the run
+    output = dvc("repro", "--pull", cwd=c, marker=marker)
+    assert CACHED_MESSAGE in output and runs_of(marker) == ["lr=0.1"]
+    assert outputs(c) == outputs(root)
