@@ -186,11 +186,11 @@ def main():
     from dask.distributed import as_completed
 
     failed, progress = [], runner.Progress(stages)
-    with cluster_client(arguments.scheduler, jobs) as client:
+    with cluster_client(arguments.scheduler, jobs if stages else 0) as client:
         workers = len(client.scheduler_info()["workers"])
         runner.say(f"{len(stages)} training stage(s) to run on {workers} Dask worker(s)")
         futures = [
-            # The most work first: Dask starts tasks of equal priority in the order they came.
+            # The most work first: Dask starts a task of higher priority sooner.
             client.submit(
                 train_on_worker,
                 name,
