@@ -34,7 +34,7 @@ import time
 # project root there too.
 import repro_parallel as runner
 
-from study import config, errors
+from study import config, errors, sharing
 
 # The files a stage reads besides its data: a worker gets this workspace's changes to them.
 INPUTS = ("params.yaml", "dvc.yaml", "stages", "study")
@@ -173,13 +173,7 @@ def main():
     patch = output_of("git", "diff", "--binary", "HEAD", "--", *INPUTS)
 
     runner.dvc("repro", *runner.DATA_STAGES)
-    sharing = [
-        sys.executable,
-        "-m",
-        "study.sharing",
-        *(["--remote", arguments.remote] if arguments.remote else []),
-    ]
-    subprocess.run(sharing, check=True)
+    sharing.push_runs(remote=arguments.remote)
     with errors.refused_in_one_line():
         stages = runner.changed_trainings(targets=arguments.targets)
 

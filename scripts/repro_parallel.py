@@ -25,6 +25,7 @@ fails the whole run (after the running ones end) with its output shown.
 
 import argparse
 import fnmatch
+import functools
 import os
 import subprocess
 import sys
@@ -78,6 +79,7 @@ def changed_trainings(allow_missing=False, first=(), targets=()):
     )
 
 
+@functools.cache  # the plan and the progress both read it: the split sizes are read once
 def training_work():
     """{stage command's arguments: FLOPs of its training (images times FLOPs per image)}, from params.yaml."""
     return {
